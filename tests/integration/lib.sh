@@ -1,0 +1,319 @@
+# shellcheck shell=bash
+# tests/integration/lib.sh: sourced by every integration test.
+#
+#	. "$(dirname "$0")/lib.sh"
+#	fc_init
+#	fc_start --rate 0
+#	fc_nginx			# or fc_apache; sets BASE
+#	[ "$(http_status "$BASE/chat/status")" = 200 ] && pass status || fail status
+#	fc_done
+#
+# fc_init makes a private directory $T, name $FC_NAME, ports $PORT and
+# $PORT2, and a trap that stops everything started and unlinks the segment.
+# FCOMET_BUILD=/tmp/build-x runs the binaries of an out-of-tree build.
+# FC_TIMEOUT (default 300) bounds the whole script.
+
+FC_FAILED=0
+FC_PIDS=()		# everything to stop at exit, in order
+FC_NAMES=()		# segments to unlink at exit
+
+fc_init() {
+	top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	T=$(mktemp -d /tmp/fcomet-test.XXXXXX) || exit 1
+	chmod 755 "$T"		# web server workers reach the socket in here
+	FC_NAME=test-$$
+	FC_NAMES+=("$FC_NAME")
+	FCOMET=${FCOMET_BUILD:-$top}/fcgi/fcomet
+	FCOMETCTL=${FCOMET_BUILD:-$top}/shared/fcometctl
+	read -r PORT PORT2 < <(fc_free_ports 2)
+	trap fc_cleanup EXIT
+	trap 'exit 143' TERM INT HUP
+	# The watchdog's sleep keeps no pipe open; killed at cleanup.
+	( sleep "${FC_TIMEOUT:-300}" >/dev/null 2>&1 </dev/null
+	  echo "FAIL: $(basename "$0") - hard timeout ${FC_TIMEOUT:-300}s"
+	  kill -TERM $$ ) &
+	FC_WATCHDOG=$!
+	local b
+	for b in "$FCOMET" "$FCOMETCTL"; do
+		[ -x "$b" ] && continue
+		fail setup "$b is not built (tests/build, or FCOMET_BUILD=dir)"
+		exit 1
+	done
+}
+
+# fc_free_ports N: N distinct free loopback TCP ports, space separated.
+fc_free_ports() {
+	python3 - "$1" <<-'EOF'
+	import socket, sys
+	ss = [socket.socket() for _ in range(int(sys.argv[1]))]
+	for s in ss:
+	    s.bind(("127.0.0.1", 0))
+	print(" ".join(str(s.getsockname()[1]) for s in ss))
+	EOF
+}
+
+fc_cleanup() {
+	local rc=$? i pid
+	kill "$FC_WATCHDOG" 2>/dev/null
+	for ((i = ${#FC_PIDS[@]} - 1; i >= 0; i--)); do
+		pid=${FC_PIDS[i]}
+		kill -TERM "$pid" 2>/dev/null || continue
+		fc_wait_gone "$pid" 50 || kill -KILL "$pid" 2>/dev/null
+	done
+	if [ -x "${FCOMETCTL:-}" ]; then
+		for i in "${FC_NAMES[@]}"; do
+			"$FCOMETCTL" --name "$i" unlink >/dev/null 2>&1
+		done
+	fi
+	if [ "$FC_FAILED" -ne 0 ] && [ -n "${T:-}" ]; then
+		# Leave the evidence in the test's output.
+		for i in "$T"/*.log "$T"/*/error.log; do
+			[ -s "$i" ] || continue
+			echo "--- $i (last lines)"; tail -n 20 "$i"
+		done
+	fi
+	[ -n "${T:-}" ] && [ -z "${FC_KEEP:-}" ] && rm -rf "$T"
+	exit "$rc"
+}
+
+# fc_wait_gone PID TENTHS: wait up to TENTHS/10 s for PID to end.
+fc_wait_gone() {
+	local n=0
+	while kill -0 "$1" 2>/dev/null; do
+		[ "$n" -ge "$2" ] && return 1
+		# A child of ours stays a zombie until reaped.
+		case $(ps -o stat= -p "$1" 2>/dev/null) in Z*) break ;; esac
+		sleep 0.1; n=$((n + 1))
+	done
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+# fc_wait_for TENTHS CMD...: run CMD every 0.1 s until it succeeds.
+fc_wait_for() {
+	local n=0 max=$1
+	shift
+	until "$@"; do
+		[ "$n" -ge "$max" ] && return 1
+		sleep 0.1; n=$((n + 1))
+	done
+}
+
+fc_port_open() {	# fc_port_open PORT
+	python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2>/dev/null
+}
+
+# fc_spawn SOCK NAME [fcomet options]: start a responder on unix socket
+# SOCK with segment NAME; sets FC_SPAWNED to its pid. Stopped at exit.
+fc_spawn() {
+	local sock=$1 name=$2 pid
+	shift 2
+	rm -f "$sock"
+	# --socket-mode 0666: the web server's workers run as www-data; the
+	# socket sits in the private $T.
+	"$FCOMET" --socket "$sock" --socket-mode 0666 --name "$name" "$@" \
+	    >>"$T/fcomet.log" 2>&1 </dev/null &
+	pid=$!
+	FC_PIDS+=("$pid")
+	case " ${FC_NAMES[*]} " in *" $name "*) ;; *) FC_NAMES+=("$name") ;; esac
+	if ! fc_wait_for 50 test -S "$sock"; then
+		fail "start fcomet $*" "no socket $sock after 5 s"
+		tail -n 20 "$T/fcomet.log"
+		exit 1
+	fi
+	FC_SPAWNED=$pid
+}
+
+# fc_start [fcomet options]: the test's responder on $T/fcomet.sock.
+fc_start() {
+	fc_spawn "$T/fcomet.sock" "$FC_NAME" "$@"
+	FC_PID=$FC_SPAWNED
+}
+
+# fc_stop: SIGTERM the responder and wait for it (fails after 5 s).
+fc_stop() {
+	[ -n "${FC_PID:-}" ] || return 0
+	kill -TERM "$FC_PID" 2>/dev/null
+	if ! fc_wait_gone "$FC_PID" 50; then
+		fail "fcomet stops on SIGTERM" "pid $FC_PID still running after 5 s"
+		kill -KILL "$FC_PID" 2>/dev/null
+		wait "$FC_PID" 2>/dev/null
+		FC_PID=
+		return 1
+	fi
+	FC_PID=
+}
+
+# fc_location PREFIX SOCK [DIRECTIVES]: nginx/fcomet.conf for location
+# PREFIX (e.g. /x/y/chat/) on unix socket SOCK, extra directives inside.
+fc_nginx_location() {
+	sed -e "s#^location /chat/ {#location $1 {\n\t$3#" \
+	    -e "s#unix:/run/fcomet/fcomet.sock#unix:$2#" "$top/nginx/fcomet.conf"
+}
+
+fc_need() {	# fc_need BINARY: install the test packages if it is missing
+	command -v "$1" >/dev/null 2>&1 || [ -x "$1" ] || "$top/tests/deps" test ||
+	    { fail "install $1" "tests/deps test failed"; exit 1; }
+	command -v "$1" >/dev/null 2>&1 || [ -x "$1" ] ||
+	    { fail "install $1" "$1 still missing"; exit 1; }
+}
+
+# fc_nginx: private nginx on 127.0.0.1:$PORT, web/ at /, nginx/fcomet.conf
+# at /chat/ on $T/fcomet.sock; FC_NGINX_EXTRA is added to server {}.
+fc_nginx() {
+	local p=$T/nginx user=
+	fc_need nginx
+	mkdir -p "$p/tmp"
+	cp /etc/nginx/fastcgi_params /etc/nginx/mime.types "$p/"
+	fc_nginx_location /chat/ "$T/fcomet.sock" >"$p/fcomet.conf"
+	[ "$(id -u)" = 0 ] && user="user www-data www-data;"
+	cat >"$p/nginx.conf" <<-EOF
+	$user
+	worker_processes 2;
+	worker_rlimit_nofile 20000;
+	daemon off;
+	pid $p/nginx.pid;
+	error_log $p/error.log warn;
+	events { worker_connections 19000; }
+	http {
+		include mime.types;
+		default_type application/octet-stream;
+		access_log $p/access.log;
+		client_body_temp_path $p/tmp/body;
+		fastcgi_temp_path $p/tmp/fastcgi;
+		proxy_temp_path $p/tmp/proxy;
+		uwsgi_temp_path $p/tmp/uwsgi;
+		scgi_temp_path $p/tmp/scgi;
+		server {
+			listen 127.0.0.1:$PORT backlog=4096;
+			server_name localhost;
+			root $top/web;
+			index index.html;
+			include fcomet.conf;
+			${FC_NGINX_EXTRA:-}
+		}
+	}
+	EOF
+	nginx -p "$p/" -c "$p/nginx.conf" -e "$p/error.log" \
+	    >>"$p/error.log" 2>&1 </dev/null &
+	FC_NGINX_PID=$!
+	FC_PIDS+=("$FC_NGINX_PID")
+	if ! fc_wait_for 50 fc_port_open "$PORT"; then
+		fail "start nginx" "not listening on $PORT"
+		cat "$p/error.log"
+		exit 1
+	fi
+	BASE=http://127.0.0.1:$PORT
+}
+
+# fc_apache: private Apache (event MPM, mod_proxy_fcgi) on 127.0.0.1:$PORT,
+# web/ at /, apache/fcomet.conf at /chat/ on $T/fcomet.sock; FC_APACHE_EXTRA
+# is added at the end of its configuration.
+fc_apache() {
+	local p=$T/apache user=
+	fc_need /usr/sbin/apache2
+	mkdir -p "$p/run"
+	sed "s#unix:/run/fcomet/fcomet.sock#unix:$T/fcomet.sock#" \
+	    "$top/apache/fcomet.conf" >"$p/fcomet.conf"
+	[ "$(id -u)" = 0 ] && user="User www-data
+Group www-data"
+	fc_apache_conf "$p" "$PORT" "$top/web" "$user" >"$p/httpd.conf"
+	printf '%s\n' "${FC_APACHE_EXTRA:-}" >>"$p/httpd.conf"
+	/usr/sbin/apache2 -f "$p/httpd.conf" -DFOREGROUND \
+	    >>"$p/error.log" 2>&1 </dev/null &
+	FC_APACHE_PID=$!
+	FC_PIDS+=("$FC_APACHE_PID")
+	if ! fc_wait_for 100 fc_port_open "$PORT"; then
+		fail "start apache" "not listening on $PORT"
+		cat "$p/error.log"
+		exit 1
+	fi
+	BASE=http://127.0.0.1:$PORT
+}
+
+# fc_apache_conf DIR PORT DOCROOT USERLINES: a complete httpd.conf that
+# includes DIR/fcomet.conf. Event MPM sized for ~600 waiting requests.
+fc_apache_conf() {
+	local m=/usr/lib/apache2/modules mod
+	cat <<-EOF
+	ServerRoot $1
+	ServerName 127.0.0.1
+	Listen 127.0.0.1:$2
+	ListenBacklog 4096
+	PidFile $1/httpd.pid
+	DefaultRuntimeDir $1/run
+	ErrorLog $1/error.log
+	LogLevel warn
+	$4
+	EOF
+	for mod in mpm_event authz_core authz_user authn_core authn_file \
+	    auth_basic mime dir alias env proxy proxy_fcgi; do
+		echo "LoadModule ${mod}_module $m/mod_$mod.so"
+	done
+	cat <<-EOF
+	LogFormat "%h %l %u %t \"%r\" %>s %b %D" common
+	CustomLog $1/access.log common
+	TypesConfig /etc/mime.types
+	StartServers 2
+	ServerLimit 16
+	ThreadLimit 64
+	ThreadsPerChild 64
+	MaxRequestWorkers 1024
+	MinSpareThreads 64
+	MaxSpareThreads 1024
+	MaxConnectionsPerChild 0
+	KeepAlive On
+	DocumentRoot "$3"
+	DirectoryIndex index.html
+	<Directory />
+		AllowOverride None
+		Require all denied
+	</Directory>
+	<Directory "$3">
+		Require all granted
+	</Directory>
+	Include $1/fcomet.conf
+	EOF
+}
+
+# Results.
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1${2:+ - $2}"; FC_FAILED=1; }
+fc_done() { [ "$FC_FAILED" -eq 0 ] && exit 0; exit 1; }
+
+# check NAME EXPECTED GOT: pass when equal.
+check() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2', got '$3'"; fi
+}
+
+# http_status URL [curl options]: the status code (000 if none).
+http_status() {
+	local u=$1
+	shift
+	curl -s -o /dev/null -w '%{http_code}' --max-time "${FC_HTTP_TIMEOUT:-30}" "$@" "$u"
+}
+
+# http_body URL [curl options]: the body.
+http_body() {
+	local u=$1
+	shift
+	curl -s --max-time "${FC_HTTP_TIMEOUT:-30}" "$@" "$u"
+}
+
+# http_send ROOM NICK TEXT [BASE]: POST a form /send; prints the body.
+http_send() {
+	http_body "${4:-$BASE}/chat/send" --data-urlencode "room=$1" \
+	    --data-urlencode "nick=$2" --data-urlencode "text=$3"
+}
+
+# json_get EXPR <<<JSON: python expression over the parsed document j,
+# e.g. json_get 'j["last"]', json_get 'len(j["events"])'. Prints JSON for
+# lists/dicts/booleans, plain text for strings and numbers.
+json_get() {
+	python3 -c '
+import json, sys
+j = json.loads(sys.stdin.read())
+v = eval(sys.argv[1], {"j": j})
+print(v if isinstance(v, (str, int)) and not isinstance(v, bool) else json.dumps(v))
+' "$1"
+}

@@ -1,0 +1,282 @@
+/*
+ * window.c: a room's newest events in a byte ring over caller memory.
+ * See window.h for the lock-free read protocol. No syscalls in here.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "window.h"
+
+#define LOAD(p)		__atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define STORE(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define RELAXED(p)	__atomic_load_n((p), __ATOMIC_RELAXED)
+#define FENCE_ACQ()	__atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define FENCE_REL()	__atomic_thread_fence(__ATOMIC_RELEASE)
+#define ID_PREFIX_MAX	32	/* {"id":9007199254740991, */
+#define READ_TRIES	64
+
+static void	window_bind(struct window *, void *, uint32_t);
+static void	ring_put(struct window *, uint64_t, const char *, size_t);
+static void	ring_get(const struct window *, uint64_t, char *, size_t);
+
+size_t
+window_region_size(uint32_t cap, uint64_t size)
+{
+	return sizeof(struct window_hdr) + cap * sizeof(struct window_idx) +
+	    size;
+}
+
+static void
+window_bind(struct window *w, void *region, uint32_t cap)
+{
+	w->hdr = region;
+	w->idx = (struct window_idx *)(w->hdr + 1);
+	w->ring = (char *)(w->idx + cap);
+}
+
+void
+window_init(struct window *w, void *region, uint32_t cap, uint64_t size)
+{
+	memset(region, 0, window_region_size(cap, size));
+	window_bind(w, region, cap);
+	w->hdr->cap = cap;
+	w->hdr->size = size;
+	w->hdr->first = 1;
+}
+
+/* Binds to a region that should hold a window of these sizes; checks it. */
+int
+window_attach(struct window *w, void *region, uint32_t cap, uint64_t size)
+{
+	window_bind(w, region, cap);
+	if (w->hdr->cap != cap || w->hdr->size != size) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+ring_put(struct window *w, uint64_t pos, const char *p, size_t len)
+{
+	uint64_t	off = pos % w->hdr->size;
+	size_t		n = len;
+
+	if (off + n > w->hdr->size)
+		n = w->hdr->size - off;
+	memcpy(w->ring + off, p, n);
+	memcpy(w->ring, p + n, len - n);
+}
+
+static void
+ring_get(const struct window *w, uint64_t pos, char *p, size_t len)
+{
+	uint64_t	off = pos % w->hdr->size;
+	size_t		n = len;
+
+	if (off + n > w->hdr->size)
+		n = w->hdr->size - off;
+	memcpy(p, w->ring + off, n);
+	memcpy(p + n, w->ring, len - n);
+}
+
+/* Drops the oldest event: publishes the new first before bytes are reused. */
+static void
+window_evict(struct window *w)
+{
+	struct window_hdr	*h = w->hdr;
+	uint64_t		 first = h->first + 1;
+
+	h->tail = first <= h->last ? w->idx[first % h->cap].pos : h->head;
+	STORE(&h->first, first);
+}
+
+/*
+ * Appends an event whose JSON without id is body (it starts with '{').
+ * The caller holds the lock. Returns the new id, or -1 with EMSGSIZE.
+ */
+int64_t
+window_append(struct window *w, uint32_t type, const char *body, size_t len)
+{
+	struct window_hdr	*h = w->hdr;
+	struct window_idx	*e;
+	char			 prefix[ID_PREFIX_MAX];
+	uint64_t		 id = h->last + 1;
+	size_t			 plen, total;
+
+	if (len < 2 || body[0] != '{')
+		return errno = EINVAL, -1;
+	plen = (size_t)snprintf(prefix, sizeof prefix, "{\"id\":%llu%s",
+	    (unsigned long long)id, body[1] == '}' ? "" : ",");
+	total = plen + len - 1;
+	if (total > h->size)
+		return errno = EMSGSIZE, -1;
+	while (h->first <= h->last && (id - h->first >= h->cap ||
+	    h->head + total - h->tail > h->size))
+		window_evict(w);
+	FENCE_REL();		/* readers see first move before bytes change */
+	ring_put(w, h->head, prefix, plen);
+	ring_put(w, h->head + plen, body + 1, len - 1);
+	e = &w->idx[id % h->cap];
+	e->id = id;
+	e->pos = h->head;
+	e->len = (uint32_t)total;
+	e->type = type;
+	if (h->first > h->last)		/* was empty */
+		h->tail = h->head;
+	h->head += total;
+	STORE(&h->last, id);
+	return (int64_t)id;
+}
+
+uint64_t
+window_last(const struct window *w)
+{
+	return LOAD(&w->hdr->last);
+}
+
+uint64_t
+window_first(const struct window *w)
+{
+	return LOAD(&w->hdr->first);
+}
+
+/* One attempt at a read; -1 if a purge or repair ran meanwhile. */
+static int
+window_read_once(const struct window *w, uint64_t cursor,
+    struct window_out *out)
+{
+	const struct window_hdr	*h = w->hdr;
+	uint32_t		 gen = LOAD(&h->gen);
+	uint64_t		 last, first, id, from, torn = 0;
+	size_t			 keep;
+
+	if (gen & 1)
+		return -1;
+	last = LOAD(&h->last);
+	first = LOAD(&h->first);
+	out->n = out->bytes = 0;
+	out->last = last;
+	out->cursor = cursor;
+	out->reset = cursor > last;
+	from = out->reset || cursor + 1 < first ? first : cursor + 1;
+	if (last >= from && last - from >= h->cap)
+		from = last - h->cap + 1;
+	for (id = from; id <= last; id++) {
+		struct window_idx	e = w->idx[id % h->cap];
+		struct window_ev	*ev = &out->ev[out->n];
+
+		if (e.id != id || e.len > h->size ||
+		    out->bytes + e.len > h->size) {
+			torn = id;	/* evicted meanwhile, or a bug */
+			continue;
+		}
+		ring_get(w, e.pos, out->buf + out->bytes, e.len);
+		ev->id = id;
+		ev->off = (uint32_t)out->bytes;
+		ev->len = e.len;
+		ev->type = e.type;
+		out->bytes += e.len;
+		out->n++;
+	}
+	FENCE_ACQ();	/* what we copied is whole if first did not pass it */
+	if (RELAXED(&h->gen) != gen)
+		return -1;
+	first = RELAXED(&h->first);
+	if (torn >= first)
+		return -1;
+	for (keep = 0; keep < out->n && out->ev[keep].id < first; keep++)
+		;
+	if (keep > 0) {		/* evicted while we copied: drop them */
+		memmove(out->ev, out->ev + keep,
+		    (out->n - keep) * sizeof *out->ev);
+		out->n -= keep;
+	}
+	out->gap = !out->reset && last > cursor && cursor + 1 < first;
+	return 0;
+}
+
+/*
+ * Events with id > cursor still held, oldest first; see window_out. Never
+ * locks. -1 with EAGAIN only if writers kept rewriting the room.
+ */
+int
+window_read(const struct window *w, uint64_t cursor, struct window_out *out)
+{
+	for (int i = 0; i < READ_TRIES; i++)
+		if (window_read_once(w, cursor, out) == 0)
+			return 0;
+	errno = EAGAIN;
+	return -1;
+}
+
+/* Empties the room: ids start again at 1, old cursors get reset. */
+void
+window_purge(struct window *w)
+{
+	struct window_hdr	*h = w->hdr;
+
+	STORE(&h->gen, h->gen + 1);
+	FENCE_REL();
+	h->last = 0;
+	h->first = 1;
+	h->head = h->tail = 0;
+	h->purged++;
+	memset(w->idx, 0, h->cap * sizeof *w->idx);
+	STORE(&h->gen, h->gen + 1);
+}
+
+/*
+ * After a writer died holding the lock: make the header agree with the
+ * index again. Events fully stored before the crash are kept. Returns 1 if
+ * something was mended, 0 if the room was consistent.
+ */
+int
+window_repair(struct window *w)
+{
+	struct window_hdr	*h = w->hdr;
+	uint64_t		 id;
+	int			 mended = 0;
+
+	STORE(&h->gen, h->gen | 1);
+	FENCE_REL();
+	if (h->first > h->last + 1 || h->last - h->first + 1 > h->cap) {
+		h->first = h->last >= h->cap ? h->last - h->cap + 1 : 1;
+		mended = 1;
+	}
+	for (id = h->first; id <= h->last; id++) {
+		struct window_idx *e = &w->idx[id % h->cap];
+		if (e->id != id || e->len > h->size ||
+		    e->pos + e->len > h->head || h->head - e->pos > h->size)
+			h->first = id + 1, mended = 1;
+	}
+	h->tail = h->first <= h->last ? w->idx[h->first % h->cap].pos :
+	    h->head;
+	STORE(&h->gen, (h->gen | 1) + 1);
+	return mended;
+}
+
+int
+window_out_alloc(struct window_out *out, uint32_t cap, uint64_t size)
+{
+	memset(out, 0, sizeof *out);
+	out->ev = calloc(cap, sizeof *out->ev);
+	out->buf = malloc(size);
+	if (out->ev == NULL || out->buf == NULL) {
+		window_out_free(out);
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+void
+window_out_free(struct window_out *out)
+{
+	free(out->ev);
+	free(out->buf);
+	out->ev = NULL;
+	out->buf = NULL;
+}

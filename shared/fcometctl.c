@@ -1,0 +1,784 @@
+/*
+ * fcometctl.c: look at and act on a live fcomet segment /fcomet-NAME.
+ *
+ * main() parses the options and calls one cmd_*() per verb. Errors end the
+ * program with exit 1 and one line on stderr, bad usage with exit 2 and the
+ * usage. Output is a table for people, or one JSON object a line (--json).
+ */
+#include <sys/types.h>
+
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "event.h"
+#include "segment.h"
+#include "window.h"
+
+#define CTL_LOCK_MS	5000	/* hold-lock: how long to wait for the lock */
+#define CTL_WAIT_MS	1000	/* tail: futex wait, then look at the flag */
+
+struct ctl {
+	struct segment_opts	 opts;
+	struct segment		 sg;
+	bool			 open;	/* sg is attached */
+	bool			 json;	/* --json */
+	bool			 since_set;
+	uint64_t		 since;	/* dump --since */
+	struct window_out	 out;	/* read buffer, for dump and tail */
+	bool			 out_set;
+};
+
+struct ctl_cmd {
+	const char	*name;
+	int		 nargs;
+	void		(*fn)(char **);
+};
+
+static void	usage(int) __attribute__((noreturn));
+static void	ctl_cleanup(void);
+static void	ctl_open(bool);
+static void	ctl_out(void);
+static void	ctl_json(struct json_object *);
+static uint64_t	ctl_number(const char *, const char *, uint64_t, uint64_t);
+static void	ctl_room_check(const char *);
+static int	ctl_room(const char *);
+static void	ctl_room_ids(int, uint64_t *, uint64_t *, uint64_t *);
+static void	ctl_time(int64_t, char *, size_t);
+static void	ctl_text(const char *, size_t);
+static struct json_object *ctl_parse(const char *, size_t);
+static void	ctl_event(const char *, size_t);
+static void	ctl_stop_set(int);
+static void	cmd_stat(char **);
+static void	cmd_rooms(char **);
+static void	cmd_dump(char **);
+static void	cmd_tail(char **);
+static void	cmd_send(char **);
+static void	cmd_purge(char **);
+static void	cmd_unlink(char **);
+static void	cmd_hold_lock(char **);
+
+static struct ctl		 ctl;
+static volatile sig_atomic_t	 ctl_stop;
+
+static const struct ctl_cmd ctl_cmds[] = {
+	{ "stat", 0, cmd_stat },
+	{ "rooms", 0, cmd_rooms },
+	{ "dump", 1, cmd_dump },
+	{ "tail", 1, cmd_tail },
+	{ "send", 3, cmd_send },
+	{ "purge", 1, cmd_purge },
+	{ "unlink", 0, cmd_unlink },
+	{ "hold-lock", 1, cmd_hold_lock },	/* test hook, not in usage */
+	{ NULL, 0, NULL }
+};
+
+static const struct option ctl_longopts[] = {
+	{ "name", required_argument, NULL, 'n' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "window", required_argument, NULL, 'w' },
+	{ "rooms", required_argument, NULL, 'r' },
+	{ "max-text", required_argument, NULL, 'm' },
+	{ "since", required_argument, NULL, 's' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void
+usage(int status)
+{
+	FILE	*f = status == 0 ? stdout : stderr;
+
+	fprintf(f,
+"usage: fcometctl [--name NAME] [--json] [--window N] [--rooms N]\n"
+"                 [--max-text N] COMMAND [ARG...]\n"
+"commands:\n"
+"  stat                   the segment: sizes, rooms, events, lock, counters\n"
+"  rooms                  each room: first id, last id, events held\n"
+"  dump ROOM [--since N]  the events ROOM holds (with id > N)\n"
+"  tail ROOM              print ROOM's new events as they come, until ^C\n"
+"  send ROOM NICK TEXT    store a message, checked as POST /send does\n"
+"  purge ROOM             drop ROOM's events; its ids start again at 1\n"
+"  unlink                 remove the segment and its lock\n"
+"options:\n"
+"  --name NAME     the segment /fcomet-NAME (default: default)\n"
+"  --json          one JSON object a line\n"
+"  --window N      events kept per room     \\  used when send creates the\n"
+"  --rooms N       rooms in the room table   > segment; checked against\n"
+"  --max-text N    largest text in bytes    /  an existing one\n"
+"  --help, --version\n"
+"A TEXT that begins with '-' goes after '--'.\n");
+	exit(status);
+}
+
+/* At exit, errors included: unmap, close the lock, free the buffers. */
+static void
+ctl_cleanup(void)
+{
+	if (ctl.out_set)
+		window_out_free(&ctl.out);
+	ctl.out_set = false;
+	if (ctl.open)
+		segment_close(&ctl.sg);
+	ctl.open = false;
+}
+
+/* Attaches to the segment, creating it first if create is set. */
+static void
+ctl_open(bool create)
+{
+	char	why[256] = "";
+
+	ctl.opts.create = create;
+	if (segment_open(&ctl.sg, &ctl.opts, why, sizeof why) == 0) {
+		ctl.open = true;
+		return;
+	}
+	if (!create && errno == ENOENT)
+		errx(1, "no segment /fcomet-%s (send or the responder makes "
+		    "it)", ctl.opts.name);
+	if (*why == '\0')
+		err(1, "/fcomet-%s", ctl.opts.name);
+	errx(1, "%s", why);
+}
+
+/* Room for one whole window, as segment_read fills it. */
+static void
+ctl_out(void)
+{
+	if (window_out_alloc(&ctl.out, ctl.sg.hdr->cap, ctl.sg.hdr->ring) == -1)
+		err(1, "window_out_alloc");
+	ctl.out_set = true;
+}
+
+/* Prints o as one line and drops it. */
+static void
+ctl_json(struct json_object *o)
+{
+	const char	*s;
+	size_t		 len;
+
+	s = json_object_to_json_string_length(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	if (s == NULL)
+		errx(1, "json-c: cannot serialize");
+	fwrite(s, 1, len, stdout);
+	putchar('\n');
+	json_object_put(o);
+}
+
+/* A decimal number from min to max, or bad usage. */
+static uint64_t
+ctl_number(const char *s, const char *what, uint64_t min, uint64_t max)
+{
+	uint64_t	n = 0;
+	const char	*p;
+
+	for (p = s; *p >= '0' && *p <= '9'; p++) {
+		if (n > (max - (uint64_t)(*p - '0')) / 10)
+			break;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	if (p == s || *p != '\0' || n < min) {
+		fprintf(stderr, "fcometctl: %s: not a number from %" PRIu64
+		    " to %" PRIu64 ": %s\n", what, min, max, s);
+		usage(2);
+	}
+	return n;
+}
+
+/* A room name as PROTOCOL.md has it, or exit 1 with the reason. */
+static void
+ctl_room_check(const char *room)
+{
+	const char	*why;
+
+	if (event_check_room(room, strlen(room), &why) != 0)
+		errx(1, "bad room: %s", why);
+}
+
+/* The index of an existing room, or exit 1. */
+static int
+ctl_room(const char *room)
+{
+	int	r;
+
+	ctl_room_check(room);
+	if ((r = segment_room_find(&ctl.sg, room)) == -1)
+		errx(1, "no room %s in %s", room, ctl.sg.name);
+	return r;
+}
+
+/* A room's first and last id and how many events it holds, lock-free. */
+static void
+ctl_room_ids(int r, uint64_t *first, uint64_t *last, uint64_t *held)
+{
+	struct window	w;
+
+	segment_window(&ctl.sg, r, &w);
+	*last = window_last(&w);
+	*first = window_first(&w);
+	*held = *last >= *first ? *last - *first + 1 : 0;
+}
+
+/* ms since the epoch as 2025-11-29T20:00:00.123Z. */
+static void
+ctl_time(int64_t ms, char *buf, size_t len)
+{
+	time_t		t = (time_t)(ms / 1000);
+	struct tm	tm;
+	char		s[32];
+
+	gmtime_r(&t, &tm);
+	strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03dZ", s, (int)(ms % 1000));
+}
+
+/* A user's text on a terminal: line breaks and C1 controls made visible. */
+static void
+ctl_text(const char *s, size_t len)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] == '\n')
+			fputs("\\n", stdout);
+		else if (p[i] == '\r')
+			fputs("\\r", stdout);
+		else if (p[i] == '\t')
+			fputs("\\t", stdout);
+		else if (p[i] < 0x20 || p[i] == 0x7f)
+			printf("\\x%02x", p[i]);
+		else if (p[i] == 0xc2 && i + 1 < len && p[i + 1] >= 0x80 &&
+		    p[i + 1] <= 0x9f)
+			printf("\\u%04x", p[++i]);
+		else
+			putchar(p[i]);
+	}
+}
+
+/* The event JSON of a window slot, which is not NUL-terminated. */
+static struct json_object *
+ctl_parse(const char *json, size_t len)
+{
+	struct json_tokener	*tok;
+	struct json_object	*o;
+
+	if (len > INT32_MAX || (tok = json_tokener_new()) == NULL)
+		return NULL;
+	o = json_tokener_parse_ex(tok, json, (int)len);
+	if (o != NULL && json_tokener_get_parse_end(tok) != len) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
+/* One stored event: its exact JSON with --json, else one readable line. */
+static void
+ctl_event(const char *json, size_t len)
+{
+	struct json_object	*o, *v;
+	const char		*type = "?", *nick = "?";
+	char			 when[40];
+
+	if (ctl.json) {
+		fwrite(json, 1, len, stdout);
+		putchar('\n');
+		return;
+	}
+	if ((o = ctl_parse(json, len)) == NULL) {
+		printf("(unreadable event) %.*s\n", (int)len, json);
+		return;
+	}
+	ctl_time(json_object_object_get_ex(o, "ts", &v) ?
+	    json_object_get_int64(v) : 0, when, sizeof when);
+	if (json_object_object_get_ex(o, "type", &v))
+		type = json_object_get_string(v);
+	if (json_object_object_get_ex(o, "nick", &v))
+		nick = json_object_get_string(v);
+	printf("%8" PRId64 "  %s  ", json_object_object_get_ex(o, "id", &v) ?
+	    json_object_get_int64(v) : 0, when);
+	if (strcmp(type, "message") != 0) {
+		printf("* ");
+		ctl_text(nick, strlen(nick));
+		printf(" %s\n", strcmp(type, "join") == 0 ? "joined" : "left");
+	} else if (json_object_object_get_ex(o, "text", &v)) {
+		putchar('<');
+		ctl_text(nick, strlen(nick));
+		printf("> ");
+		ctl_text(json_object_get_string(v),
+		    (size_t)json_object_get_string_len(v));
+		putchar('\n');
+	}
+	json_object_put(o);
+}
+
+static void
+ctl_stop_set(int sig)
+{
+	(void)sig;
+	ctl_stop = 1;
+}
+
+/* Counters of the header, as JSON members of o. */
+static void
+stat_counters(struct json_object *o, const struct segment_counters *c)
+{
+	json_object_object_add(o, "sends", json_object_new_uint64(c->sends));
+	json_object_object_add(o, "joins", json_object_new_uint64(c->joins));
+	json_object_object_add(o, "leaves",
+	    json_object_new_uint64(c->leaves));
+	json_object_object_add(o, "room_full",
+	    json_object_new_uint64(c->room_full));
+	json_object_object_add(o, "lock_timeouts",
+	    json_object_new_uint64(c->lock_timeouts));
+	json_object_object_add(o, "recoveries",
+	    json_object_new_uint64(c->recoveries));
+	json_object_object_add(o, "rate_limited",
+	    json_object_new_uint64(c->rate_limited));
+	json_object_object_add(o, "mc_errors",
+	    json_object_new_uint64(c->mc_errors));
+	json_object_object_add(o, "relay_lag_ms",
+	    json_object_new_uint64(c->relay_lag_ms));
+}
+
+/* Events held in all rooms, and the rooms that hold some. */
+static uint64_t
+stat_events(uint32_t *nonempty)
+{
+	uint64_t	total = 0, first, last, held;
+	uint32_t	r;
+
+	*nonempty = 0;
+	for (r = 0; r < ctl.sg.hdr->nrooms; r++) {
+		if (!__atomic_load_n(&ctl.sg.rooms[r].used, __ATOMIC_ACQUIRE))
+			continue;
+		ctl_room_ids((int)r, &first, &last, &held);
+		total += held;
+		*nonempty += held > 0;
+	}
+	return total;
+}
+
+static void
+stat_json(const struct segment_hdr *h, uint64_t events, pid_t owner,
+    bool alive)
+{
+	struct json_object	*o, *c;
+
+	o = json_object_new_object();
+	json_object_object_add(o, "segment",
+	    json_object_new_string(ctl.sg.name));
+	json_object_object_add(o, "size", json_object_new_uint64(h->size));
+	json_object_object_add(o, "version",
+	    json_object_new_int64(h->version));
+	json_object_object_add(o, "epoch", json_object_new_int64(h->epoch));
+	json_object_object_add(o, "rooms_used",
+	    json_object_new_int64(h->rooms_used));
+	json_object_object_add(o, "rooms", json_object_new_int64(h->nrooms));
+	json_object_object_add(o, "window", json_object_new_int64(h->cap));
+	json_object_object_add(o, "ring", json_object_new_uint64(h->ring));
+	json_object_object_add(o, "max_text",
+	    json_object_new_int64(h->max_text));
+	json_object_object_add(o, "events", json_object_new_uint64(events));
+	json_object_object_add(o, "lock_owner", json_object_new_int64(owner));
+	json_object_object_add(o, "lock_owner_alive",
+	    json_object_new_boolean(alive));
+	json_object_object_add(o, "change",
+	    json_object_new_int64(segment_change(&ctl.sg)));
+	c = json_object_new_object();
+	stat_counters(c, &h->c);
+	json_object_object_add(o, "counters", c);
+	ctl_json(o);
+}
+
+static void
+stat_text(const struct segment_hdr *h, uint64_t events, uint32_t nonempty,
+    pid_t owner, bool alive)
+{
+	const struct segment_counters	*c = &h->c;
+	char				 when[40];
+
+	ctl_time(h->epoch, when, sizeof when);
+	printf("segment     %s\n", ctl.sg.name);
+	printf("size        %" PRIu64 " bytes\n", h->size);
+	printf("layout      version %u\n", h->version);
+	printf("epoch       %s (%" PRId64 ")\n", when, h->epoch);
+	printf("rooms       %u used of %u, %u holding events\n",
+	    h->rooms_used, h->nrooms, nonempty);
+	printf("window      %u events a room, ring %" PRIu64 " bytes, "
+	    "text up to %u bytes\n", h->cap, h->ring, h->max_text);
+	printf("events      %" PRIu64 " stored\n", events);
+	if (owner == 0)
+		printf("lock        free\n");
+	else
+		printf("lock        held by pid %ld (%s)\n", (long)owner,
+		    alive ? "alive" : "dead: the next writer takes it over");
+	printf("change      %u\n", segment_change(&ctl.sg));
+	printf("counters    sends %" PRIu64 ", joins %" PRIu64 ", leaves %"
+	    PRIu64 "\n", c->sends, c->joins, c->leaves);
+	printf("            room_full %" PRIu64 ", lock_timeouts %" PRIu64
+	    ", recoveries %" PRIu64 "\n", c->room_full, c->lock_timeouts,
+	    c->recoveries);
+	printf("            rate_limited %" PRIu64 ", mc_errors %" PRIu64
+	    ", relay_lag_ms %" PRIu64 "\n", c->rate_limited, c->mc_errors,
+	    c->relay_lag_ms);
+}
+
+/* stat: what the segment is and what it holds. */
+static void
+cmd_stat(char **argv)
+{
+	const struct segment_hdr	*h;
+	uint64_t			 events;
+	uint32_t			 nonempty;
+	pid_t				 owner;
+	bool				 alive;
+
+	(void)argv;
+	ctl_open(false);
+	h = ctl.sg.hdr;
+	events = stat_events(&nonempty);
+	owner = __atomic_load_n(&h->owner, __ATOMIC_RELAXED);
+	alive = owner > 0 && (kill(owner, 0) == 0 || errno == EPERM);
+	if (ctl.json)
+		stat_json(h, events, owner, alive);
+	else
+		stat_text(h, events, nonempty, owner, alive);
+}
+
+static int
+rooms_cmp(const void *a, const void *b)
+{
+	const struct segment_room	*rooms = ctl.sg.rooms;
+
+	return strcmp(rooms[*(const int *)a].name, rooms[*(const int *)b].name);
+}
+
+/* rooms: every room of the table, sorted by name. */
+static void
+cmd_rooms(char **argv)
+{
+	struct json_object	*o;
+	uint64_t		 first, last, held;
+	int			*idx, i, n = 0;
+	uint32_t		 r;
+
+	(void)argv;
+	ctl_open(false);
+	if ((idx = calloc(ctl.sg.hdr->nrooms, sizeof *idx)) == NULL)
+		err(1, "calloc");
+	for (r = 0; r < ctl.sg.hdr->nrooms; r++)
+		if (__atomic_load_n(&ctl.sg.rooms[r].used, __ATOMIC_ACQUIRE))
+			idx[n++] = (int)r;
+	qsort(idx, (size_t)n, sizeof *idx, rooms_cmp);
+	if (!ctl.json)
+		printf("%-32s %10s %10s %6s %9s\n", "ROOM", "FIRST", "LAST",
+		    "HELD", "LISTENERS");
+	for (i = 0; i < n; i++) {
+		ctl_room_ids(idx[i], &first, &last, &held);
+		if (!ctl.json) {
+			printf("%-32s %10" PRIu64 " %10" PRIu64 " %6" PRIu64
+			    " %9u\n", ctl.sg.rooms[idx[i]].name, first, last,
+			    held, segment_listeners(&ctl.sg, idx[i]));
+			continue;
+		}
+		o = json_object_new_object();
+		json_object_object_add(o, "room",
+		    json_object_new_string(ctl.sg.rooms[idx[i]].name));
+		json_object_object_add(o, "first", json_object_new_uint64(first));
+		json_object_object_add(o, "last", json_object_new_uint64(last));
+		json_object_object_add(o, "held", json_object_new_uint64(held));
+		json_object_object_add(o, "listeners", json_object_new_int64(
+		    segment_listeners(&ctl.sg, idx[i])));
+		ctl_json(o);
+	}
+	free(idx);
+}
+
+/* dump ROOM [--since N]: the events the room holds, oldest first. */
+static void
+cmd_dump(char **argv)
+{
+	size_t	i;
+	int	r;
+
+	ctl_open(false);
+	r = ctl_room(argv[0]);
+	ctl_out();
+	if (segment_read(&ctl.sg, r, ctl.since, &ctl.out) == -1)
+		err(1, "read %s", argv[0]);
+	if (ctl.out.gap && ctl.since_set)
+		warnx("events after %" PRIu64 " are gone from the window",
+		    ctl.since);
+	for (i = 0; i < ctl.out.n; i++)
+		ctl_event(ctl.out.buf + ctl.out.ev[i].off, ctl.out.ev[i].len);
+}
+
+/* Prints what the room holds after cursor; returns the next cursor. */
+static uint64_t
+tail_read(int r, uint64_t cursor)
+{
+	struct window_out	*out = &ctl.out;
+	size_t			 i;
+
+	if (segment_read(&ctl.sg, r, cursor, out) == -1)
+		err(1, "read %s", ctl.sg.rooms[r].name);
+	if (out->gap)
+		warnx("missed events: the window moved past %" PRIu64, cursor);
+	if (out->reset)
+		warnx("room %s was purged: ids start again", ctl.sg.rooms[r].name);
+	for (i = 0; i < out->n; i++)
+		ctl_event(out->buf + out->ev[i].off, out->ev[i].len);
+	if (fflush(stdout) == EOF)
+		err(1, "stdout");
+	if (out->n > 0)
+		return out->ev[out->n - 1].id;
+	return out->reset ? out->last : cursor;
+}
+
+/*
+ * tail ROOM: every event stored from now on, as it comes. Sleeps on the
+ * segment's futex word; a signal ends the wait at once or, if it came just
+ * before it, after CTL_WAIT_MS.
+ */
+static void
+cmd_tail(char **argv)
+{
+	struct sigaction	 sa;
+	uint64_t		 cursor = 0, first, held;
+	uint32_t		 seen;
+	int			 r;
+
+	ctl_room_check(argv[0]);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = ctl_stop_set;	/* no SA_RESTART: futex gets EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	ctl_open(false);
+	ctl_out();
+	if ((r = segment_room_find(&ctl.sg, argv[0])) != -1)
+		ctl_room_ids(r, &first, &cursor, &held);
+	while (!ctl_stop) {
+		seen = segment_change(&ctl.sg);
+		if (r == -1)
+			r = segment_room_find(&ctl.sg, argv[0]);
+		if (r != -1)
+			cursor = tail_read(r, cursor);
+		if (ctl_stop)
+			break;
+		if (segment_wait(&ctl.sg, seen, CTL_WAIT_MS) == -1 &&
+		    errno != ETIMEDOUT && errno != EINTR)
+			err(1, "wait on %s", ctl.sg.name);
+	}
+}
+
+/*
+ * Opens the segment for send, creating it if missing; a text over the
+ * maximum of the segment to be created is refused before it is created.
+ */
+static void
+send_open(const char *text, size_t len)
+{
+	const char	*why;
+	char		 why2[256] = "";
+	int		 status;
+	size_t		 max;
+
+	ctl.opts.create = false;
+	if (segment_open(&ctl.sg, &ctl.opts, why2, sizeof why2) == 0) {
+		ctl.open = true;
+		return;
+	}
+	if (errno != ENOENT)
+		errx(1, "%s", *why2 != '\0' ? why2 : strerror(errno));
+	max = ctl.opts.max_text ? ctl.opts.max_text : EVENT_TEXT_DEFAULT;
+	if ((status = event_check_text(text, len, max, &why)) != 0)
+		errx(1, "send refused (%d): %s", status, why);
+	ctl_open(true);
+}
+
+/* send ROOM NICK TEXT: what POST /send does, answered as it answers. */
+static void
+cmd_send(char **argv)
+{
+	struct event		 ev;
+	struct json_object	*o;
+	const char		*why, *nick = argv[1], *text = argv[2];
+	char			 nbuf[EVENT_NICK_BYTES + 1];
+	size_t			 nlen = strlen(nick), tlen = strlen(text);
+	int64_t			 id, ts;
+	int			 status;
+
+	if ((status = event_check_room(argv[0], strlen(argv[0]), &why)) != 0 ||
+	    (status = event_check_nick(&nick, &nlen, &why)) != 0)
+		errx(1, "send refused (%d): %s", status, why);
+	if (nlen >= sizeof nbuf)
+		errx(1, "send refused (400): nick is too long");
+	memcpy(nbuf, nick, nlen);
+	nbuf[nlen] = '\0';
+	send_open(text, tlen);
+	status = event_check_text(text, tlen, ctl.sg.hdr->max_text, &why);
+	if (status != 0)
+		errx(1, "send refused (%d): %s", status, why);
+	memset(&ev, 0, sizeof ev);
+	ev.type = EVENT_MESSAGE;
+	ev.ts = event_now_ms();
+	ev.room = argv[0];
+	ev.nick = nbuf;
+	ev.text = text;
+	ev.textlen = tlen;
+	if ((id = segment_publish(&ctl.sg, &ev, &ts)) == -1) {
+		if (errno == ENOSPC)
+			errx(1, "%s: room table full (%u rooms): purge is no "
+			    "help, recreate it with more --rooms", ctl.sg.name,
+			    ctl.sg.hdr->nrooms);
+		err(1, "%s: cannot store the event", ctl.sg.name);
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_int64(id));
+	json_object_object_add(o, "ts", json_object_new_int64(ts));
+	ctl_json(o);
+}
+
+/* purge ROOM: empty it; listeners get a reset, ids start again at 1. */
+static void
+cmd_purge(char **argv)
+{
+	struct json_object	*o;
+	int			 r;
+
+	ctl_open(false);
+	r = ctl_room(argv[0]);
+	if (segment_purge(&ctl.sg, r) == -1)
+		err(1, "purge %s", argv[0]);
+	if (!ctl.json) {
+		printf("purged %s\n", argv[0]);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "room", json_object_new_string(argv[0]));
+	json_object_object_add(o, "purged", json_object_new_boolean(1));
+	ctl_json(o);
+}
+
+/* unlink: remove segment and lock; processes attached keep their map. */
+static void
+cmd_unlink(char **argv)
+{
+	struct json_object	*o;
+	char			 why[256] = "";
+
+	(void)argv;
+	if (segment_unlink(ctl.opts.name, why, sizeof why) == -1) {
+		if (*why == '\0')
+			err(1, "unlink /fcomet-%s", ctl.opts.name);
+		errx(1, "%s", why);
+	}
+	if (!ctl.json) {
+		printf("unlinked /fcomet-%s\n", ctl.opts.name);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "unlinked", json_object_new_string(
+	    ctl.opts.name));
+	ctl_json(o);
+}
+
+/* hold-lock MS: test hook; takes the lock, says so, holds it MS ms. */
+static void
+cmd_hold_lock(char **argv)
+{
+	struct timespec	ts;
+	uint64_t	ms;
+
+	ms = ctl_number(argv[0], "hold-lock", 0, 86400000);
+	ctl_open(false);
+	if (segment_lock(&ctl.sg, CTL_LOCK_MS) == -1)
+		err(1, "lock %s", ctl.sg.name);
+	printf("locked %ld\n", (long)getpid());
+	fflush(stdout);
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+	segment_unlock(&ctl.sg);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct ctl_cmd	*cmd;
+	int			 ch;
+
+	ctl.opts.name = "default";
+	while ((ch = getopt_long(argc, argv, "", ctl_longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			ctl.opts.name = optarg;
+			break;
+		case 'j':
+			ctl.json = true;
+			break;
+		case 'w':
+			ctl.opts.window = ctl_number(optarg, "--window", 1,
+			    UINT32_MAX);
+			break;
+		case 'r':
+			ctl.opts.rooms = ctl_number(optarg, "--rooms", 1,
+			    UINT32_MAX);
+			break;
+		case 'm':
+			ctl.opts.max_text = ctl_number(optarg, "--max-text",
+			    1, EVENT_TEXT_LIMIT);
+			break;
+		case 's':
+			ctl.since = ctl_number(optarg, "--since", 0,
+			    EVENT_ID_MAX);
+			ctl.since_set = true;
+			break;
+		case 'h':
+			usage(0);
+		case 'V':
+			printf("fcometctl %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(2);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage(2);
+	for (cmd = ctl_cmds; cmd->name != NULL; cmd++)
+		if (strcmp(cmd->name, argv[0]) == 0)
+			break;
+	if (cmd->name == NULL) {
+		fprintf(stderr, "fcometctl: unknown command: %s\n", argv[0]);
+		usage(2);
+	}
+	if (argc - 1 != cmd->nargs || (ctl.since_set && cmd->fn != cmd_dump)) {
+		fprintf(stderr, "fcometctl: %s: wrong arguments\n", cmd->name);
+		usage(2);
+	}
+	atexit(ctl_cleanup);
+	cmd->fn(argv + 1);
+	if (fflush(stdout) == EOF || ferror(stdout))
+		errx(1, "stdout: write error");
+	return 0;
+}

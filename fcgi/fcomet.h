@@ -1,0 +1,41 @@
+/* fcomet.h: the responder's options and the worker entry point. */
+#ifndef FCOMET_FCOMET_H
+#define FCOMET_FCOMET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "segment.h"
+
+#define FCOMET_BODY_MAX		16384	/* bytes of a /send body */
+#define FCOMET_ACCEPT_THREADS	4	/* per worker */
+#define FCOMET_LOCK_MS		1500	/* a send waits this long for the lock */
+
+struct options {
+	const char	*socket;	/* NULL: listening socket on fd 0 */
+	mode_t		 socket_mode;
+	gid_t		 socket_gid;
+	bool		 socket_group;
+	int		 workers;
+	struct segment_opts seg;
+	double		 rate;		/* messages a second, 0: off */
+	double		 burst;
+	int		 timeout_default;	/* s */
+	int		 timeout_max;	/* s */
+	int		 ping;		/* s */
+	int		 grace;		/* s */
+	int		 lifetime;	/* s, of a stream */
+	bool		 trust_remote_user;
+	const char	*pidfile;
+	bool		 daemon;
+	bool		 check_only;
+	int		 debug;
+	int64_t		 started;	/* ms */
+};
+
+extern struct options	opt;
+
+int	worker_main(int listen_fd, int slot);
+
+#endif

@@ -1,0 +1,302 @@
+/* fields.c: form, query and JSON decoding; every failure is a 400. */
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "event.h"
+#include "fields.h"
+
+#define JSON_DEPTH	16
+
+static const char	*field_names[F_COUNT] = {
+	"room", "nick", "text", "since", "timeout"
+};
+
+static int
+field_lookup(const char *name, size_t len)
+{
+	for (int f = 0; f < F_COUNT; f++)
+		if (strlen(field_names[f]) == len &&
+		    memcmp(field_names[f], name, len) == 0)
+			return f;
+	return -1;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes s[0..len) in place ('+' and %XX); its new length, or -1. */
+static ssize_t
+form_decode(char *s, size_t len)
+{
+	size_t	i, o;
+
+	for (i = o = 0; i < len; i++) {
+		if (s[i] == '+')
+			s[o++] = ' ';
+		else if (s[i] == '%') {
+			int hi, lo;
+			if (i + 2 >= len || (hi = hexval(s[i + 1])) < 0 ||
+			    (lo = hexval(s[i + 2])) < 0)
+				return -1;
+			s[o++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else
+			s[o++] = s[i];
+	}
+	return (ssize_t)o;
+}
+
+/* application/x-www-form-urlencoded, from a query string or a body. */
+int
+fields_form(struct fields *fl, const char *in, size_t len, const char **why)
+{
+	char	*p, *end, *amp, *eq;
+
+	memset(fl, 0, sizeof *fl);
+	if ((fl->mem = malloc(len + 1)) == NULL)
+		return *why = "out of memory", 503;
+	memcpy(fl->mem, in, len);
+	fl->mem[len] = '\0';
+	for (p = fl->mem, end = p + len; p < end; p = amp + 1) {
+		ssize_t	nlen, vlen;
+		int	f;
+
+		if ((amp = memchr(p, '&', end - p)) == NULL)
+			amp = end;
+		if (amp == p)
+			continue;
+		*amp = '\0';
+		eq = memchr(p, '=', amp - p);
+		nlen = form_decode(p, (eq ? eq : amp) - p);
+		vlen = eq ? form_decode(eq + 1, amp - eq - 1) : 0;
+		if (nlen < 0 || vlen < 0)
+			return *why = "malformed %-escape", 400;
+		if ((f = field_lookup(p, (size_t)nlen)) < 0)
+			continue;
+		if (fl->v[f] != NULL)
+			return *why = "a field is repeated", 400;
+		fl->v[f] = eq ? eq + 1 : amp;
+		fl->v[f][vlen] = '\0';
+		fl->len[f] = (size_t)vlen;
+		if (!utf8_valid(fl->v[f], fl->len[f], NULL))
+			return *why = "a field is not valid UTF-8", 400;
+	}
+	return 0;
+}
+
+static bool
+is_hex4(const char *s, const char *end, unsigned *v)
+{
+	*v = 0;
+	if (end - s < 4)
+		return false;
+	for (int i = 0; i < 4; i++) {
+		int h = hexval(s[i]);
+		if (h < 0)
+			return false;
+		*v = *v << 4 | (unsigned)h;
+	}
+	return true;
+}
+
+/* Skips a JSON string body from *pp (after its quote) past its closing
+ * quote; -1 on a lone surrogate escape. */
+static int
+json_string_skip(const char **pp, const char *end, bool *escaped)
+{
+	const char	*p = *pp;
+	bool		 high = false;
+	unsigned	 v;
+
+	while (p < end && *p != '"') {
+		if (*p == '\\' && p + 1 < end && p[1] == 'u' &&
+		    is_hex4(p + 2, end, &v)) {
+			bool low = v >= 0xdc00 && v <= 0xdfff;
+			if (high != low)
+				return -1;
+			high = v >= 0xd800 && v <= 0xdbff;
+			*escaped = true;
+			p += 6;
+			continue;
+		}
+		if (high)
+			return -1;
+		if (*p == '\\')
+			*escaped = true, p++;
+		p++;
+	}
+	if (high)
+		return -1;
+	*pp = p + 1;
+	return 0;
+}
+
+/* The known field a key names, its escapes decoded; -1 if none. */
+static int
+json_key_field(const char *quoted, size_t len, bool escaped)
+{
+	struct json_tokener	*tok;
+	struct json_object	*o;
+	int			 f = -1;
+
+	if (!escaped)
+		return field_lookup(quoted + 1, len - 2);
+	if ((tok = json_tokener_new()) == NULL)
+		return -1;
+	o = json_tokener_parse_ex(tok, quoted, (int)len);
+	if (o != NULL && json_object_is_type(o, json_type_string))
+		f = field_lookup(json_object_get_string(o),
+		    (size_t)json_object_get_string_len(o));
+	json_object_put(o);
+	json_tokener_free(tok);
+	return f;
+}
+
+/*
+ * Walks a JSON text json-c has accepted: counts the top-level keys that
+ * are known fields (json-c keeps only the last of repeated keys) and
+ * rejects lone surrogate escapes, which json-c lets through.
+ */
+static int
+json_scan(const char *s, size_t len, int counts[F_COUNT])
+{
+	const char	*p = s, *end = s + len, *start;
+	char		 stack[JSON_DEPTH + 1];
+	int		 depth = 0, f;
+	bool		 want_key = false, escaped;
+
+	while (p < end) {
+		char c = *p++;
+		switch (c) {
+		case '{':
+		case '[':
+			if (depth == JSON_DEPTH)
+				return -1;
+			stack[depth++] = c;
+			want_key = c == '{';
+			continue;
+		case '}':
+		case ']':
+			depth--;
+			want_key = false;
+			continue;
+		case ',':
+			want_key = depth > 0 && stack[depth - 1] == '{';
+			continue;
+		case '"':
+			break;
+		default:
+			continue;
+		}
+		start = p - 1;
+		escaped = false;
+		if (json_string_skip(&p, end, &escaped) == -1)
+			return -1;
+		if (depth == 1 && want_key &&
+		    (f = json_key_field(start, (size_t)(p - start), escaped)) >= 0)
+			counts[f]++;
+		want_key = false;
+	}
+	return 0;
+}
+
+/* A JSON object whose room, nick and text are strings. */
+int
+fields_json(struct fields *fl, const char *in, size_t len, const char **why)
+{
+	struct json_tokener	*tok;
+	struct json_object	*o = NULL, *m;
+	int			 counts[F_COUNT] = { 0 }, rc = 400;
+	size_t			 total = 0, off = 0;
+
+	memset(fl, 0, sizeof *fl);
+	if ((tok = json_tokener_new_ex(JSON_DEPTH)) == NULL)
+		return *why = "out of memory", 503;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, in, (int)len);
+	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len) {
+		*why = "the body is not one valid JSON object";
+		goto out;
+	}
+	if (!json_object_is_type(o, json_type_object)) {
+		*why = "the body is not a JSON object";
+		goto out;
+	}
+	if (json_scan(in, len, counts) == -1) {
+		*why = "the body holds a lone surrogate escape";
+		goto out;
+	}
+	for (int f = F_ROOM; f <= F_TEXT; f++) {
+		if (counts[f] > 1) {
+			*why = "a field is repeated";
+			goto out;
+		}
+		if (json_object_object_get_ex(o, field_names[f], &m)) {
+			if (!json_object_is_type(m, json_type_string)) {
+				*why = "room, nick and text must be strings";
+				goto out;
+			}
+			total += (size_t)json_object_get_string_len(m) + 1;
+		}
+	}
+	if ((fl->mem = malloc(total + 1)) == NULL) {
+		*why = "out of memory";
+		rc = 503;
+		goto out;
+	}
+	for (int f = F_ROOM; f <= F_TEXT; f++) {
+		if (!json_object_object_get_ex(o, field_names[f], &m))
+			continue;
+		fl->len[f] = (size_t)json_object_get_string_len(m);
+		fl->v[f] = fl->mem + off;
+		memcpy(fl->v[f], json_object_get_string(m), fl->len[f] + 1);
+		off += fl->len[f] + 1;
+	}
+	rc = 0;
+out:
+	json_object_put(o);
+	json_tokener_free(tok);
+	return rc;
+}
+
+void
+fields_free(struct fields *fl)
+{
+	free(fl->mem);
+	fl->mem = NULL;
+}
+
+/* ASCII decimal, 0 to 2^53-1, leading zeros allowed, nothing else. */
+int
+number_parse(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t	n = 0;
+
+	if (len == 0)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		n = n * 10 + (uint64_t)(s[i] - '0');
+		if (n > EVENT_ID_MAX)
+			return -1;
+	}
+	*out = n;
+	return 0;
+}

@@ -1,0 +1,537 @@
+/*
+ * main.c: the master. Options, segment, listening socket, then it forks
+ * the workers and watches them: a worker that dies is restarted (with a
+ * back-off if it keeps dying); SIGHUP replaces them one by one; SIGTERM
+ * stops them all. Every signal is taken here, through a signalfd.
+ */
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fcomet.h"
+#include "log.h"
+#include "park.h"
+
+#define WORKERS_MAX	(SEGMENT_SLOTS / 2)	/* room for a SIGHUP's new set */
+#define BACKOFF_MAX_MS	10000
+#define STOP_WAIT_MS	1800
+
+struct options	opt = {
+	.socket_mode = 0660,
+	.rate = 5,
+	.burst = 10,
+	.timeout_default = 25,
+	.timeout_max = 120,
+	.ping = 15,
+	.grace = 10,
+	.lifetime = 600,
+};
+
+struct slot {
+	pid_t	pid;		/* 0: free */
+	bool	retiring;	/* SIGTERM'd by us: do not restart */
+	int64_t	started;	/* ms monotonic */
+	int64_t	respawn_at;	/* pending restart, 0 if none */
+	int	backoff;	/* ms */
+};
+
+static struct slot	slots[SEGMENT_SLOTS];
+static int		listen_fd = -1;
+static int		sig_fd = -1;
+static const char	*unix_path;
+
+static void __attribute__((noreturn))
+usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+"usage: fcomet [options]\n"
+"  --socket PATH|127.0.0.1:PORT|[::1]:PORT  listen there (default: the\n"
+"                          listening socket on fd 0, as spawn-fcgi passes it)\n"
+"  --socket-mode MODE      unix socket mode (default 0660)\n"
+"  --socket-group GROUP    unix socket group\n"
+"  --group GROUP           give GROUP access to the segment and its lock\n"
+"  --workers N             worker processes (default: number of cores)\n"
+"  --name NAME             segment /fcomet-NAME (default: default)\n"
+"  --window N              events kept per room (default 1024)\n"
+"  --rooms N               room table size (default 256)\n"
+"  --max-text BYTES        longest message text (default 2000)\n"
+"  --rate R/BURST          sends per second per address (default 5/10; 0: off)\n"
+"  --timeout-max S         longest /listen wait (default 120)\n"
+"  --ping S                stream ping after S idle seconds (default 15)\n"
+"  --grace S               presence grace period (default 10)\n"
+"  --stream-lifetime S     end streams after S seconds (default 600)\n"
+"  --trust-remote-user     the nick of /send is the web server's REMOTE_USER\n"
+"  --pidfile FILE          write the master's pid there\n"
+"  --daemon                detach from the terminal\n"
+"  -t                      check options and segment, then exit\n"
+"  --debug                 log debug lines\n"
+"  --help, --version\n"
+"signals: TERM/INT stop (parked requests answered), HUP replaces workers\n");
+	exit(code);
+}
+
+static long
+num_arg(const char *s, long min, long max, const char *what)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *s == '\0' || *end != '\0' || v < min || v > max) {
+		fprintf(stderr, "fcomet: %s must be %ld to %ld\n", what, min, max);
+		exit(2);
+	}
+	return v;
+}
+
+static gid_t
+group_arg(const char *s)
+{
+	struct group	*g = getgrnam(s);
+
+	if (g == NULL) {
+		fprintf(stderr, "fcomet: no group %s\n", s);
+		exit(2);
+	}
+	return g->gr_gid;
+}
+
+static void
+rate_arg(const char *s)
+{
+	double	r, b = 0;
+	char	c;
+
+	if (strcmp(s, "0") == 0) {
+		opt.rate = 0;
+		return;
+	}
+	if (sscanf(s, "%lf/%lf%c", &r, &b, &c) != 2 || r <= 0 || b < 1 ||
+	    r > 1e6 || b > 1e6) {
+		fprintf(stderr, "fcomet: --rate takes R/BURST, or 0\n");
+		exit(2);
+	}
+	opt.rate = r;
+	opt.burst = b;
+}
+
+static void
+options(int argc, char **argv)
+{
+	enum { O_SOCKET = 256, O_MODE, O_SGROUP, O_GROUP, O_WORKERS, O_NAME,
+	    O_WINDOW, O_ROOMS, O_TEXT, O_RATE, O_TMAX, O_PING, O_GRACE,
+	    O_LIFE, O_TRUST, O_PID, O_DAEMON, O_DEBUG, O_HELP, O_VERSION };
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, O_SOCKET },
+		{ "socket-mode", required_argument, NULL, O_MODE },
+		{ "socket-group", required_argument, NULL, O_SGROUP },
+		{ "group", required_argument, NULL, O_GROUP },
+		{ "workers", required_argument, NULL, O_WORKERS },
+		{ "name", required_argument, NULL, O_NAME },
+		{ "window", required_argument, NULL, O_WINDOW },
+		{ "rooms", required_argument, NULL, O_ROOMS },
+		{ "max-text", required_argument, NULL, O_TEXT },
+		{ "rate", required_argument, NULL, O_RATE },
+		{ "timeout-max", required_argument, NULL, O_TMAX },
+		{ "ping", required_argument, NULL, O_PING },
+		{ "grace", required_argument, NULL, O_GRACE },
+		{ "stream-lifetime", required_argument, NULL, O_LIFE },
+		{ "trust-remote-user", no_argument, NULL, O_TRUST },
+		{ "pidfile", required_argument, NULL, O_PID },
+		{ "daemon", no_argument, NULL, O_DAEMON },
+		{ "debug", no_argument, NULL, O_DEBUG },
+		{ "help", no_argument, NULL, O_HELP },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ NULL, 0, NULL, 0 }
+	};
+	int	c;
+	long	n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	opt.workers = n > 0 && n < WORKERS_MAX ? (int)n : 2;
+	while ((c = getopt_long(argc, argv, "t", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_SOCKET: opt.socket = optarg; break;
+		case O_MODE:
+			opt.socket_mode = (mode_t)strtol(optarg, NULL, 8) & 0770;
+			break;
+		case O_SGROUP:
+			opt.socket_gid = group_arg(optarg);
+			opt.socket_group = true;
+			break;
+		case O_GROUP:
+			opt.seg.gid = group_arg(optarg);
+			opt.seg.group_set = true;
+			break;
+		case O_WORKERS:
+			opt.workers = (int)num_arg(optarg, 1, WORKERS_MAX,
+			    "--workers");
+			break;
+		case O_NAME: opt.seg.name = optarg; break;
+		case O_WINDOW:
+			opt.seg.window = (uint32_t)num_arg(optarg, 1, 1048576,
+			    "--window");
+			break;
+		case O_ROOMS:
+			opt.seg.rooms = (uint32_t)num_arg(optarg, 1, 65536,
+			    "--rooms");
+			break;
+		case O_TEXT:
+			opt.seg.max_text = (uint32_t)num_arg(optarg, 1,
+			    EVENT_TEXT_LIMIT, "--max-text");
+			break;
+		case O_RATE: rate_arg(optarg); break;
+		case O_TMAX:
+			opt.timeout_max = (int)num_arg(optarg, 0, 86400,
+			    "--timeout-max");
+			break;
+		case O_PING:
+			opt.ping = (int)num_arg(optarg, 1, 86400, "--ping");
+			break;
+		case O_GRACE:
+			opt.grace = (int)num_arg(optarg, 0, 86400, "--grace");
+			break;
+		case O_LIFE:
+			opt.lifetime = (int)num_arg(optarg, 1, 86400 * 7,
+			    "--stream-lifetime");
+			break;
+		case O_TRUST: opt.trust_remote_user = true; break;
+		case O_PID: opt.pidfile = optarg; break;
+		case O_DAEMON: opt.daemon = true; break;
+		case 't': opt.check_only = true; break;
+		case O_DEBUG: opt.debug = 1; break;
+		case O_HELP: usage(0);
+		case O_VERSION:
+			printf("fcomet %s\n", PACKAGE_VERSION);
+			exit(0);
+		default: usage(2);
+		}
+	}
+	if (optind != argc)
+		usage(2);
+	if (opt.timeout_default > opt.timeout_max)
+		opt.timeout_default = opt.timeout_max;
+}
+
+/* A listening socket on fd 0 (spawn-fcgi)? */
+static bool
+is_listening(int fd)
+{
+	int		on = 0;
+	socklen_t	len = sizeof on;
+
+	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on;
+}
+
+static int
+listen_tcp(const char *spec)
+{
+	struct sockaddr_storage	ss;
+	char			host[64];
+	const char		*colon = strrchr(spec, ':');
+	socklen_t		len;
+	int			fd, on = 1, port;
+
+	memset(&ss, 0, sizeof ss);
+	if (colon == NULL || (size_t)(colon - spec) >= sizeof host)
+		fatal("--socket %s: give PATH, HOST:PORT or [::1]:PORT", spec);
+	port = (int)num_arg(colon + 1, 1, 65535, "the port");
+	memcpy(host, spec, colon - spec);
+	host[colon - spec] = '\0';
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		host[strlen(host) - 1] = '\0';
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+			fatal("--socket %s: bad IPv6 address", spec);
+		len = sizeof *s6;
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			fatal("--socket %s: bad IPv4 address", spec);
+		len = sizeof *s4;
+	}
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		fatal("socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+	if (bind(fd, (struct sockaddr *)&ss, len) == -1)
+		fatal("bind %s: %s", spec, strerror(errno));
+	return fd;
+}
+
+static int
+listen_unix(const char *path)
+{
+	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
+	mode_t			old;
+	int			fd;
+
+	if (strlen(path) >= sizeof sun.sun_path)
+		fatal("--socket %s: path too long", path);
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		fatal("socket: %s", strerror(errno));
+	unlink(path);		/* a stale socket of an earlier run */
+	old = umask(0777 & ~opt.socket_mode);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1)
+		fatal("bind %s: %s", path, strerror(errno));
+	umask(old);
+	if (chmod(path, opt.socket_mode) == -1 || (opt.socket_group &&
+	    chown(path, (uid_t)-1, opt.socket_gid) == -1))
+		fatal("%s: %s", path, strerror(errno));
+	unix_path = path;
+	return fd;
+}
+
+static int
+listen_open(void)
+{
+	int	fd;
+
+	if (opt.socket == NULL) {
+		if (!is_listening(0))
+			fatal("no --socket and no listening socket on fd 0");
+		return 0;
+	}
+	fd = strchr(opt.socket, '/') != NULL || strchr(opt.socket, ':') == NULL ?
+	    listen_unix(opt.socket) : listen_tcp(opt.socket);
+	if (listen(fd, 4096) == -1)
+		fatal("listen: %s", strerror(errno));
+	return fd;
+}
+
+static void
+spawn(int i)
+{
+	pid_t	pid;
+
+	if ((pid = fork()) == -1) {
+		log_warn("fork: %s", strerror(errno));
+		slots[i].respawn_at = mono_ms() + 1000;
+		return;
+	}
+	if (pid == 0) {
+		sigset_t set;
+		close(sig_fd);
+		sigemptyset(&set);
+		sigprocmask(SIG_SETMASK, &set, NULL);
+		_exit(worker_main(listen_fd, i));
+	}
+	slots[i].pid = pid;
+	slots[i].retiring = false;
+	slots[i].started = mono_ms();
+	slots[i].respawn_at = 0;
+}
+
+static int
+free_slot(void)
+{
+	for (int i = 0; i < SEGMENT_SLOTS; i++)
+		if (slots[i].pid == 0 && slots[i].respawn_at == 0)
+			return i;
+	return -1;
+}
+
+/* A worker ended: restart it unless we retired it. */
+static void
+reap(struct segment *sg)
+{
+	pid_t	pid;
+	int	status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (int i = 0; i < SEGMENT_SLOTS; i++) {
+			struct slot *s = &slots[i];
+			if (s->pid != pid)
+				continue;
+			s->pid = 0;
+			segment_listeners_clear(sg, i);
+			if (s->retiring)
+				break;
+			int64_t now = mono_ms();
+			s->backoff = now - s->started < 1000 ?
+			    (s->backoff ? s->backoff * 2 : 100) : 0;
+			if (s->backoff > BACKOFF_MAX_MS)
+				s->backoff = BACKOFF_MAX_MS;
+			s->respawn_at = now + s->backoff;
+			if (WIFSIGNALED(status))
+				log_warn("worker %d (pid %d) killed by signal "
+				    "%d; restarting in %d ms", i, (int)pid,
+				    WTERMSIG(status), s->backoff);
+			else
+				log_warn("worker %d (pid %d) exited with %d; "
+				    "restarting in %d ms", i, (int)pid,
+				    WEXITSTATUS(status), s->backoff);
+			break;
+		}
+	}
+}
+
+/* SIGHUP: a new worker first, then the old one stops; one at a time. */
+static void
+replace_workers(struct segment *sg)
+{
+	int	old[SEGMENT_SLOTS], n = 0;
+
+	for (int i = 0; i < SEGMENT_SLOTS; i++)
+		if (slots[i].pid != 0 && !slots[i].retiring)
+			old[n++] = i;
+	log_info("SIGHUP: replacing %d workers", n);
+	for (int k = 0; k < n; k++) {
+		int j = free_slot();
+		if (j == -1)
+			break;
+		spawn(j);
+		usleep(100000);		/* let it reach accept() */
+		slots[old[k]].retiring = true;
+		kill(slots[old[k]].pid, SIGTERM);
+		reap(sg);
+	}
+}
+
+static void
+stop_workers(struct segment *sg)
+{
+	int64_t	until = mono_ms() + STOP_WAIT_MS;
+	bool	left = true;
+
+	for (int i = 0; i < SEGMENT_SLOTS; i++)
+		if (slots[i].pid != 0) {
+			slots[i].retiring = true;
+			kill(slots[i].pid, SIGTERM);
+		}
+	while (left && mono_ms() < until) {
+		reap(sg);
+		left = false;
+		for (int i = 0; i < SEGMENT_SLOTS; i++)
+			left |= slots[i].pid != 0;
+		if (left)
+			usleep(10000);
+	}
+	for (int i = 0; i < SEGMENT_SLOTS; i++)
+		if (slots[i].pid != 0) {
+			log_warn("worker %d did not stop; killing it", i);
+			kill(slots[i].pid, SIGKILL);
+		}
+	while (waitpid(-1, NULL, 0) > 0)
+		;
+}
+
+static void
+master_loop(struct segment *sg)
+{
+	for (;;) {
+		struct signalfd_siginfo	si;
+		struct pollfd		pfd = { sig_fd, POLLIN, 0 };
+		int64_t			now = mono_ms(), next = -1;
+
+		for (int i = 0; i < SEGMENT_SLOTS; i++) {
+			if (slots[i].respawn_at == 0)
+				continue;
+			if (slots[i].respawn_at <= now)
+				spawn(i);
+			else if (next == -1 || slots[i].respawn_at - now < next)
+				next = slots[i].respawn_at - now;
+		}
+		if (poll(&pfd, 1, (int)next) <= 0)
+			continue;
+		if (read(sig_fd, &si, sizeof si) != sizeof si)
+			continue;
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap(sg);
+			break;
+		case SIGHUP:
+			replace_workers(sg);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			log_info("stopping");
+			stop_workers(sg);
+			return;
+		}
+	}
+}
+
+static void
+daemonize(void)
+{
+	pid_t	pid;
+
+	if ((pid = fork()) == -1)
+		fatal("fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	if (chdir("/") == -1)
+		fatal("chdir /: %s", strerror(errno));
+}
+
+int
+main(int argc, char **argv)
+{
+	struct segment	sg;
+	sigset_t	set;
+	char		err[256];
+	FILE		*f;
+
+	options(argc, argv);
+	log_init("fcomet", opt.debug);
+	opt.seg.create = true;
+	if (segment_open(&sg, &opt.seg, err, sizeof err) == -1)
+		fatal("%s", err);
+	if (opt.check_only) {
+		printf("fcomet: options and segment %s ok\n", sg.name);
+		return 0;
+	}
+	listen_fd = listen_open();
+	if (opt.daemon)
+		daemonize();
+	if (opt.pidfile != NULL) {
+		if ((f = fopen(opt.pidfile, "w")) == NULL)
+			fatal("%s: %s", opt.pidfile, strerror(errno));
+		fprintf(f, "%ld\n", (long)getpid());
+		fclose(f);
+	}
+	opt.started = event_now_ms();
+	sigfillset(&set);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if ((sig_fd = signalfd(-1, &set, SFD_CLOEXEC)) == -1)
+		fatal("signalfd: %s", strerror(errno));
+	log_info("started: segment %s (%u rooms, window %u), %d workers, "
+	    "socket %s", sg.name, sg.hdr->nrooms, sg.hdr->cap, opt.workers,
+	    opt.socket ? opt.socket : "fd 0");
+	for (int i = 0; i < opt.workers; i++)
+		spawn(i);
+	master_loop(&sg);
+	if (unix_path != NULL)
+		unlink(unix_path);
+	if (opt.pidfile != NULL)
+		unlink(opt.pidfile);
+	segment_close(&sg);
+	log_info("stopped");
+	return 0;
+}

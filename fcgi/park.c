@@ -1,0 +1,569 @@
+/*
+ * park.c: the dispatcher thread of a worker. It owns every parked request:
+ * it answers long-polls and feeds streams when the waker says the segment
+ * changed, encoding each batch of events once per cursor and writing the
+ * same bytes to every listener of the room, framed with its request id.
+ * Writes never block: what a socket does not take waits in a small backlog;
+ * a stream whose backlog overflows is dropped, so one slow reader never
+ * delays the others.
+ */
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fcomet.h"
+#include "log.h"
+#include "park.h"
+#include "record.h"
+#include "reply.h"
+
+#define BACKLOG_MAX	(256 * 1024)	/* bytes a stream may fall behind */
+#define TICK_MS		1000		/* presence heartbeat and sweep */
+#define EPOLL_BATCH	256
+#define STOP_FLUSH_MS	800
+
+struct park {
+	struct segment	*sg;
+	int		 slot;		/* this worker's listener-count slot */
+	int		 ep;		/* epoll */
+	int		 efd;		/* eventfd: incoming or segment changed */
+	pthread_mutex_t	 mu;		/* guards incoming and stop */
+	struct parked	*incoming;
+	bool		 stop;
+	struct parked	**rooms;	/* list head per room */
+	struct parked	**heap;		/* deadline min-heap */
+	uint32_t	 nheap, capheap;
+	size_t		 nparked;
+	struct parked	*dead;		/* dropped this pass, freed after it */
+	struct window_out out;		/* one read per cursor per wake */
+	struct buf	 lp, sse;	/* the encodings of that read */
+};
+
+static void	park_drop(struct park *, struct parked *);
+
+int64_t
+mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The deadline heap: parked requests in order of their next timer. */
+static void
+heap_swap(struct park *pk, uint32_t a, uint32_t b)
+{
+	struct parked	*t = pk->heap[a];
+
+	pk->heap[a] = pk->heap[b];
+	pk->heap[b] = t;
+	pk->heap[a]->heapi = a;
+	pk->heap[b]->heapi = b;
+}
+
+static void
+heap_fix(struct park *pk, uint32_t i)
+{
+	while (i > 0 && pk->heap[(i - 1) / 2]->due > pk->heap[i]->due) {
+		heap_swap(pk, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+	for (;;) {
+		uint32_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < pk->nheap && pk->heap[l]->due < pk->heap[m]->due)
+			m = l;
+		if (r < pk->nheap && pk->heap[r]->due < pk->heap[m]->due)
+			m = r;
+		if (m == i)
+			break;
+		heap_swap(pk, i, m);
+		i = m;
+	}
+}
+
+static int
+heap_push(struct park *pk, struct parked *p)
+{
+	if (pk->nheap == pk->capheap) {
+		uint32_t cap = pk->capheap ? pk->capheap * 2 : 1024;
+		struct parked **h = realloc(pk->heap, cap * sizeof *h);
+		if (h == NULL)
+			return -1;
+		pk->heap = h;
+		pk->capheap = cap;
+	}
+	p->heapi = pk->nheap;
+	pk->heap[pk->nheap++] = p;
+	heap_fix(pk, p->heapi);
+	return 0;
+}
+
+static void
+heap_remove(struct park *pk, struct parked *p)
+{
+	uint32_t	i = p->heapi;
+
+	if (i >= pk->nheap || pk->heap[i] != p)
+		return;
+	heap_swap(pk, i, --pk->nheap);
+	if (i < pk->nheap)
+		heap_fix(pk, i);
+	p->heapi = UINT32_MAX;
+}
+
+struct park *
+park_new(struct segment *sg, int slot)
+{
+	struct park	*pk;
+
+	if ((pk = calloc(1, sizeof *pk)) == NULL)
+		return NULL;
+	pk->sg = sg;
+	pk->slot = slot;
+	pthread_mutex_init(&pk->mu, NULL);
+	pk->rooms = calloc(sg->hdr->nrooms, sizeof *pk->rooms);
+	pk->ep = epoll_create1(EPOLL_CLOEXEC);
+	pk->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (pk->rooms == NULL || pk->ep == -1 || pk->efd == -1 ||
+	    window_out_alloc(&pk->out, sg->hdr->cap, sg->hdr->ring) == -1) {
+		park_free(pk);
+		return NULL;
+	}
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	epoll_ctl(pk->ep, EPOLL_CTL_ADD, pk->efd, &ev);
+	return pk;
+}
+
+void
+park_free(struct park *pk)
+{
+	if (pk == NULL)
+		return;
+	if (pk->ep != -1)
+		close(pk->ep);
+	if (pk->efd != -1)
+		close(pk->efd);
+	window_out_free(&pk->out);
+	buf_free(&pk->lp);
+	buf_free(&pk->sse);
+	free(pk->rooms);
+	free(pk->heap);
+	pthread_mutex_destroy(&pk->mu);
+	free(pk);
+}
+
+void
+park_wake(struct park *pk)
+{
+	uint64_t	one = 1;
+
+	if (write(pk->efd, &one, sizeof one) == -1 && errno != EAGAIN)
+		log_warn("eventfd: %s", strerror(errno));
+}
+
+/* From an accept thread: hand a request over to the dispatcher. */
+void
+park_add(struct park *pk, struct parked *p)
+{
+	pthread_mutex_lock(&pk->mu);
+	p->next = pk->incoming;
+	pk->incoming = p;
+	pthread_mutex_unlock(&pk->mu);
+	park_wake(pk);
+}
+
+void
+park_stop(struct park *pk)
+{
+	pthread_mutex_lock(&pk->mu);
+	pk->stop = true;
+	pthread_mutex_unlock(&pk->mu);
+	park_wake(pk);
+}
+
+static void
+room_unlink(struct park *pk, struct parked *p)
+{
+	if (p->room < 0)
+		return;
+	if (p->prev != NULL)
+		p->prev->next = p->next;
+	else
+		pk->rooms[p->room] = p->next;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+	p->next = p->prev = NULL;
+	segment_listeners_add(pk->sg, pk->slot, p->room, -1);
+	p->room = -1;
+}
+
+static void
+park_drop(struct park *pk, struct parked *p)
+{
+	if (p->dead)
+		return;
+	room_unlink(pk, p);
+	heap_remove(pk, p);
+	close(p->fd);		/* also leaves the epoll set */
+	p->dead = true;		/* the epoll batch may still name it */
+	p->next = pk->dead;
+	pk->dead = p;
+	pk->nparked--;
+}
+
+static void
+park_reap(struct park *pk)
+{
+	struct parked	*p;
+
+	while ((p = pk->dead) != NULL) {
+		pk->dead = p->next;
+		free(p->out);
+		free(p->nick);
+		free(p);
+	}
+}
+
+/*
+ * Sends an iovec framing; what the socket does not take goes to the
+ * backlog. -1 if the peer is gone or the backlog would overflow.
+ */
+static int
+parked_send(struct park *pk, struct parked *p, struct iovec *iov, int n)
+{
+	struct msghdr	msg = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+	ssize_t		w = 0;
+	size_t		total = 0, left;
+	int		i;
+
+	for (i = 0; i < n; i++)
+		total += iov[i].iov_len;
+	if (p->outlen == p->outoff) {
+		do
+			w = sendmsg(p->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		while (w == -1 && errno == EINTR);
+		if (w == -1 && errno != EAGAIN)
+			return -1;
+		if (w == -1)
+			w = 0;
+		if ((size_t)w == total)
+			return 0;
+	}
+	left = total - (size_t)w;
+	if (p->outlen - p->outoff + left > BACKLOG_MAX)
+		return -1;
+	if (p->outoff > 0) {
+		memmove(p->out, p->out + p->outoff, p->outlen - p->outoff);
+		p->outlen -= p->outoff;
+		p->outoff = 0;
+	}
+	char *o = realloc(p->out, p->outlen + left);
+	if (o == NULL)
+		return -1;
+	p->out = o;
+	for (i = 0; i < n; i++) {
+		size_t len = iov[i].iov_len, skip = 0;
+		if ((size_t)w >= len) {
+			w -= (ssize_t)len;
+			continue;
+		}
+		skip = (size_t)w;
+		w = 0;
+		memcpy(p->out + p->outlen, (char *)iov[i].iov_base + skip,
+		    len - skip);
+		p->outlen += (uint32_t)(len - skip);
+	}
+	struct epoll_event ev = { .events = EPOLLOUT | EPOLLRDHUP,
+	    .data.ptr = p };
+	epoll_ctl(pk->ep, EPOLL_CTL_MOD, p->fd, &ev);
+	return 0;
+}
+
+/* Writes the backlog; 1 when empty, 0 if some is left, -1 on error. */
+static int
+parked_flush(struct parked *p)
+{
+	while (p->outoff < p->outlen) {
+		ssize_t w = send(p->fd, p->out + p->outoff,
+		    p->outlen - p->outoff, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			return errno == EAGAIN ? 0 : -1;
+		p->outoff += (uint32_t)w;
+	}
+	free(p->out);
+	p->out = NULL;
+	p->outlen = p->outoff = 0;
+	return 1;
+}
+
+/* Frames bytes for p and sends them; with end, the request is answered. */
+static int
+parked_write(struct park *pk, struct parked *p, const char *s, size_t len,
+    int end)
+{
+	struct iovec		iov[RECORD_IOV(BACKLOG_MAX * 16)];
+	struct record_hdrs	hdrs;
+	int			n;
+
+	n = record_frame(iov, (int)(sizeof iov / sizeof iov[0]), &hdrs, p->id,
+	    s, len, end);
+	if (n == -1 || parked_send(pk, p, iov, n) == -1)
+		return -1;
+	return 0;
+}
+
+/* Answers p: off its room and timers; closed once its bytes are out. */
+static void
+parked_finish(struct park *pk, struct parked *p, const char *s, size_t len)
+{
+	if (parked_write(pk, p, s, len, 1) == -1 || p->outlen == p->outoff) {
+		park_drop(pk, p);
+		return;
+	}
+	room_unlink(pk, p);
+	heap_remove(pk, p);
+	p->closing = true;
+}
+
+static void
+parked_schedule(struct park *pk, struct parked *p)
+{
+	int64_t	due = p->kind == PARK_STREAM && p->ping < p->end ? p->ping :
+		    p->end;
+
+	p->due = due;
+	heap_fix(pk, p->heapi);
+}
+
+/* Events for a cursor: read and encode once, reused by every listener
+ * with the same cursor in this pass. */
+static bool
+park_encode(struct park *pk, int room, uint64_t cursor, uint64_t *cached)
+{
+	if (*cached == cursor)
+		return pk->out.n > 0 || pk->out.gap || pk->out.reset;
+	*cached = UINT64_MAX;
+	pk->lp.len = pk->sse.len = 0;
+	if (segment_read(pk->sg, room, cursor, &pk->out) == -1)
+		return false;
+	if (reply_listen(&pk->lp, pk->sg->rooms[room].name, &pk->out) == -1 ||
+	    reply_stream_events(&pk->sse, &pk->out) == -1)
+		return false;
+	*cached = cursor;
+	return pk->out.n > 0 || pk->out.gap || pk->out.reset;
+}
+
+/* Delivers what is new in room to each of its listeners. */
+static void
+park_deliver(struct park *pk, int room)
+{
+	struct parked	*p, *next;
+	struct window	 w;
+	uint64_t	 last, cached = UINT64_MAX;
+
+	segment_window(pk->sg, room, &w);
+	last = window_last(&w);
+
+	for (p = pk->rooms[room]; p != NULL; p = next) {
+		next = p->next;
+		if (p->cursor == last)
+			continue;
+		if (!park_encode(pk, room, p->cursor, &cached))
+			continue;
+		if (p->kind == PARK_LISTEN) {
+			parked_finish(pk, p, pk->lp.p, pk->lp.len);
+			continue;
+		}
+		if (parked_write(pk, p, pk->sse.p, pk->sse.len, 0) == -1) {
+			park_drop(pk, p);	/* gone, or too slow */
+			continue;
+		}
+		p->cursor = pk->out.n ? pk->out.ev[pk->out.n - 1].id :
+		    pk->out.last;
+		p->ping = mono_ms() + opt.ping * 1000LL;
+	}
+}
+
+static void
+park_timer(struct park *pk, struct parked *p, int64_t now)
+{
+	static const char	ping[] = ": ping\n\n";
+
+	if (now >= p->end) {
+		if (p->kind == PARK_LISTEN) {
+			struct buf b = { 0 };
+			if (reply_listen_empty(&b, pk->sg->rooms[p->room].name,
+			    p->cursor) == 0)
+				parked_finish(pk, p, b.p, b.len);
+			else
+				park_drop(pk, p);
+			buf_free(&b);
+		} else
+			parked_finish(pk, p, NULL, 0);
+		return;
+	}
+	if (parked_write(pk, p, ping, sizeof ping - 1, 0) == -1) {
+		park_drop(pk, p);
+		return;
+	}
+	p->ping = now + opt.ping * 1000LL;
+	parked_schedule(pk, p);
+}
+
+static void
+park_take(struct park *pk, struct parked *p)
+{
+	struct epoll_event	ev = { .events = EPOLLRDHUP, .data.ptr = p };
+
+	fcntl(p->fd, F_SETFL, fcntl(p->fd, F_GETFL) | O_NONBLOCK);
+	p->heapi = UINT32_MAX;
+	if (epoll_ctl(pk->ep, EPOLL_CTL_ADD, p->fd, &ev) == -1 ||
+	    heap_push(pk, p) == -1) {
+		p->room = -1;
+		close(p->fd);
+		free(p->nick);
+		free(p);
+		return;
+	}
+	pk->nparked++;
+	p->prev = NULL;
+	p->next = pk->rooms[p->room];
+	if (p->next != NULL)
+		p->next->prev = p;
+	pk->rooms[p->room] = p;
+	segment_listeners_add(pk->sg, pk->slot, p->room, 1);
+	parked_schedule(pk, p);
+}
+
+/* Takes the incoming requests; true if stopping. */
+static bool
+park_incoming(struct park *pk)
+{
+	struct parked	*p, *next;
+	uint64_t	 n;
+	bool		 stop;
+
+	if (read(pk->efd, &n, sizeof n) == -1 && errno != EAGAIN)
+		log_warn("eventfd: %s", strerror(errno));
+	pthread_mutex_lock(&pk->mu);
+	p = pk->incoming;
+	pk->incoming = NULL;
+	stop = pk->stop;
+	pthread_mutex_unlock(&pk->mu);
+	for (; p != NULL; p = next) {
+		next = p->next;
+		park_take(pk, p);
+	}
+	return stop;
+}
+
+/* Once a second: parked nicks stay present; expired ones leave. */
+static void
+park_tick(struct park *pk)
+{
+	int64_t	now = event_now_ms();
+
+	for (uint32_t i = 0; i < pk->nheap; i++) {
+		struct parked *p = pk->heap[i];
+		if (p->nick != NULL && p->room >= 0)
+			segment_presence_touch(pk->sg, p->room, p->nick, now);
+	}
+	segment_presence_sweep(pk->sg, now, opt.grace * 1000LL);
+}
+
+static void
+park_event(struct park *pk, struct parked *p, uint32_t events)
+{
+	if (p->dead)
+		return;
+	if (p->outoff < p->outlen && (events & EPOLLOUT)) {
+		int rc = parked_flush(p);
+		if (rc == -1) {
+			park_drop(pk, p);
+			return;
+		}
+		if (rc == 1) {
+			if (p->closing) {
+				park_drop(pk, p);
+				return;
+			}
+			struct epoll_event ev = { .events = EPOLLRDHUP,
+			    .data.ptr = p };
+			epoll_ctl(pk->ep, EPOLL_CTL_MOD, p->fd, &ev);
+		}
+	}
+	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		park_drop(pk, p);	/* the web server's client went away */
+}
+
+/* SIGTERM: answer every long-poll, end every stream, flush briefly. */
+static void
+park_drain(struct park *pk)
+{
+	struct epoll_event	evs[EPOLL_BATCH];
+	int64_t			now = mono_ms(), until = now + STOP_FLUSH_MS;
+
+	while (pk->nheap > 0) {
+		struct parked *p = pk->heap[0];
+		p->end = now;
+		park_timer(pk, p, now);
+	}
+	while (pk->nparked > 0 && (now = mono_ms()) < until) {
+		int n = epoll_wait(pk->ep, evs, EPOLL_BATCH, (int)(until - now));
+		for (int i = 0; i < n; i++)
+			if (evs[i].data.ptr != NULL)
+				park_event(pk, evs[i].data.ptr, evs[i].events);
+		park_reap(pk);
+	}
+}
+
+void *
+park_run(void *arg)
+{
+	struct park		*pk = arg;
+	struct epoll_event	 evs[EPOLL_BATCH];
+	int64_t			 now, tick = mono_ms() + TICK_MS;
+	bool			 stop = false;
+
+	while (!stop) {
+		int	timeout, n;
+
+		now = mono_ms();
+		timeout = (int)(tick - now);
+		if (pk->nheap > 0 && pk->heap[0]->due - now < timeout)
+			timeout = (int)(pk->heap[0]->due - now);
+		n = epoll_wait(pk->ep, evs, EPOLL_BATCH, timeout < 0 ? 0 :
+		    timeout);
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.ptr == NULL) {
+				stop = park_incoming(pk);
+				for (uint32_t r = 0; r < pk->sg->hdr->nrooms; r++)
+					if (pk->rooms[r] != NULL)
+						park_deliver(pk, (int)r);
+			} else
+				park_event(pk, evs[i].data.ptr, evs[i].events);
+		}
+		now = mono_ms();
+		while (pk->nheap > 0 && pk->heap[0]->due <= now)
+			park_timer(pk, pk->heap[0], now);
+		if (now >= tick) {
+			park_tick(pk);
+			tick = now + TICK_MS;
+		}
+		park_reap(pk);
+	}
+	park_drain(pk);
+	park_reap(pk);
+	return NULL;
+}

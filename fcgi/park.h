@@ -1,0 +1,50 @@
+/*
+ * park.h: the dispatcher. A /listen or /stream with nothing to say yet is
+ * parked here as data: its fd, request id, room and cursor. One thread per
+ * worker holds them all: epoll for hang-ups and writable sockets, a heap of
+ * deadlines (timeouts, pings, stream ends), an eventfd for new events.
+ */
+#ifndef FCOMET_PARK_H
+#define FCOMET_PARK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "segment.h"
+
+enum parked_kind {
+	PARK_LISTEN,
+	PARK_STREAM
+};
+
+struct parked {
+	int		 fd;		/* FastCGI connection, non-blocking */
+	uint16_t	 id;		/* FastCGI request id */
+	uint8_t		 kind;		/* enum parked_kind */
+	bool		 closing;	/* answered: close once flushed */
+	bool		 dead;		/* dropped, freed after this pass */
+	int		 room;
+	uint64_t	 cursor;	/* last id the client has */
+	int64_t		 due;		/* next timer, ms monotonic */
+	int64_t		 end;		/* long-poll timeout or stream end */
+	int64_t		 ping;		/* stream: next ping */
+	char		*nick;		/* present while parked, or NULL */
+	char		*out;		/* bytes the socket did not take */
+	uint32_t	 outlen;
+	uint32_t	 outoff;
+	struct parked	*next;		/* in its room's list, or incoming */
+	struct parked	*prev;
+	uint32_t	 heapi;		/* index in the deadline heap */
+};
+
+struct park;
+
+struct park	*park_new(struct segment *, int);
+void		 park_add(struct park *, struct parked *);
+void		 park_wake(struct park *);
+void		 park_stop(struct park *);
+void		*park_run(void *);
+void		 park_free(struct park *);
+int64_t		 mono_ms(void);
+
+#endif

@@ -1,0 +1,98 @@
+/* record.c: STDOUT and END_REQUEST records around a caller's bytes. */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+
+#include "record.h"
+
+#define FCGI_VERSION		1
+#define FCGI_END_REQUEST	3
+#define FCGI_STDOUT		6
+
+static void
+record_hdr(unsigned char *h, int type, uint16_t id, size_t len)
+{
+	h[0] = FCGI_VERSION;
+	h[1] = (unsigned char)type;
+	h[2] = id >> 8;
+	h[3] = id & 0xff;
+	h[4] = (len >> 8) & 0xff;
+	h[5] = len & 0xff;
+	h[6] = 0;		/* no padding */
+	h[7] = 0;
+}
+
+/*
+ * Frames len bytes of p as STDOUT records of request id into iov (and
+ * hdrs, which must outlive the write); with end, the request's end too.
+ * Returns the iovec count, or -1 if more than max would be needed.
+ */
+int
+record_frame(struct iovec *iov, int max, struct record_hdrs *hdrs,
+    uint16_t id, const char *p, size_t len, int end)
+{
+	int	n = 0, k = 0;
+
+	while (len > 0) {
+		size_t chunk = len > RECORD_MAX ? RECORD_MAX : len;
+		if (n + 2 > max || k == 64)
+			return -1;
+		record_hdr(hdrs->h[k], FCGI_STDOUT, id, chunk);
+		iov[n].iov_base = hdrs->h[k++];
+		iov[n++].iov_len = RECORD_HDR;
+		iov[n].iov_base = (void *)p;
+		iov[n++].iov_len = chunk;
+		p += chunk;
+		len -= chunk;
+	}
+	if (end) {
+		if (n + 1 > max)
+			return -1;
+		record_hdr(hdrs->end, FCGI_STDOUT, id, 0);
+		record_hdr(hdrs->end + RECORD_HDR, FCGI_END_REQUEST, id, 8);
+		memset(hdrs->end + 2 * RECORD_HDR, 0, 8);	/* status 0,
+							   REQUEST_COMPLETE */
+		iov[n].iov_base = hdrs->end;
+		iov[n++].iov_len = RECORD_END;
+	}
+	return n;
+}
+
+/* Blocking write of a whole framing (the fd has SO_SNDTIMEO set). */
+int
+record_write(int fd, uint16_t id, const char *p, size_t len, int end)
+{
+	struct iovec		 iov[130];
+	struct record_hdrs	 hdrs;
+	struct msghdr		 msg;
+	int			 n;
+
+	if ((n = record_frame(iov, 130, &hdrs, id, p, len, end)) == -1)
+		return errno = EMSGSIZE, -1;
+	memset(&msg, 0, sizeof msg);
+	msg.msg_iov = iov;
+	msg.msg_iovlen = (size_t)n;
+	while (msg.msg_iovlen > 0) {
+		ssize_t w = sendmsg(fd, &msg, MSG_NOSIGNAL);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		while (w > 0 && msg.msg_iovlen > 0) {
+			if ((size_t)w >= msg.msg_iov->iov_len) {
+				w -= (ssize_t)msg.msg_iov->iov_len;
+				msg.msg_iov++;
+				msg.msg_iovlen--;
+			} else {
+				msg.msg_iov->iov_base =
+				    (char *)msg.msg_iov->iov_base + w;
+				msg.msg_iov->iov_len -= (size_t)w;
+				w = 0;
+			}
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,538 @@
+/*
+ * route.c: path -> handler, one small function per endpoint. A handler
+ * answers at once, or parks a /listen or /stream with the dispatcher.
+ * Every bad request is a 4xx: nothing here may take the worker down.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "event.h"
+#include "fcomet.h"
+#include "fields.h"
+#include "log.h"
+#include "record.h"
+#include "reply.h"
+#include "route.h"
+
+#define WHO_MAX		SEGMENT_PRESENCE
+
+struct route {
+	const char	*name;
+	const char	*method;
+	void		(*fn)(struct route_ctx *, struct request *);
+};
+
+static void	h_send(struct route_ctx *, struct request *);
+static void	h_listen(struct route_ctx *, struct request *);
+static void	h_stream(struct route_ctx *, struct request *);
+static void	h_who(struct route_ctx *, struct request *);
+static void	h_rooms(struct route_ctx *, struct request *);
+static void	h_status(struct route_ctx *, struct request *);
+
+static const struct route routes[] = {
+	{ "send",	"POST",	h_send },
+	{ "listen",	"GET",	h_listen },
+	{ "stream",	"GET",	h_stream },
+	{ "who",	"GET",	h_who },
+	{ "rooms",	"GET",	h_rooms },
+	{ "status",	"GET",	h_status },
+};
+
+/* Sends a whole response and ends the request. */
+static void
+respond(struct request *r, struct buf *b)
+{
+	if (b->p != NULL && record_write(r->fd, r->id, b->p, b->len, 1) == -1)
+		log_debug("write: %s", strerror(errno));
+	buf_free(b);
+	close(r->fd);
+	r->fd = -1;
+}
+
+static void
+fail(struct request *r, int status, const char *message, const char *extra)
+{
+	struct buf	b = { 0 };
+
+	reply_error(&b, status, message, extra);
+	respond(r, &b);
+}
+
+void
+route(struct route_ctx *ctx, struct request *r)
+{
+	const char	*name = strrchr(r->path, '/');
+	char		 allow[32];
+
+	name = name ? name + 1 : r->path;
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		if (strcmp(routes[i].name, name) != 0)
+			continue;
+		if (strcmp(routes[i].method, r->method) != 0) {
+			snprintf(allow, sizeof allow, "Allow: %s\r\n",
+			    routes[i].method);
+			fail(r, 405, "method not allowed", allow);
+			return;
+		}
+		routes[i].fn(ctx, r);
+		return;
+	}
+	fail(r, 404, "no such endpoint", NULL);
+}
+
+/* The room field: present and valid, or a 400 already answered. */
+static int
+need_room(struct request *r, struct fields *f)
+{
+	const char	*why;
+
+	if (f->v[F_ROOM] == NULL) {
+		fail(r, 400, "room is required", NULL);
+		return -1;
+	}
+	if (event_check_room(f->v[F_ROOM], f->len[F_ROOM], &why) != 0) {
+		fail(r, 400, why, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* A number field if given: 0, or -1 with a 400 answered. */
+static int
+want_number(struct request *r, const char *s, size_t len, const char *name,
+    uint64_t *out)
+{
+	char	msg[64];
+
+	if (s == NULL)
+		return 0;
+	if (number_parse(s, len, out) == 0)
+		return 0;
+	snprintf(msg, sizeof msg, "%s must be a whole number", name);
+	fail(r, 400, msg, NULL);
+	return -1;
+}
+
+static int
+store_error(struct request *r)
+{
+	fail(r, 503, errno == ENOSPC ? "the room table is full" :
+	    "the store is busy; try again", "Retry-After: 1\r\n");
+	return -1;
+}
+
+/* media type of Content-Type: 1 form, 2 JSON, 0 anything else */
+static int
+media_type(const char *ct)
+{
+	char		 buf[256], *p, *param, *save = NULL;
+	int		 kind;
+
+	if (ct == NULL || strlen(ct) >= sizeof buf)
+		return 0;
+	strcpy(buf, ct);
+	p = strtok_r(buf, ";", &save);
+	if (p == NULL)
+		return 0;
+	p += strspn(p, " \t");
+	p[strcspn(p, " \t")] = '\0';
+	if (strcasecmp(p, "application/x-www-form-urlencoded") == 0)
+		kind = 1;
+	else if (strcasecmp(p, "application/json") == 0)
+		kind = 2;
+	else
+		return 0;
+	while ((param = strtok_r(NULL, ";", &save)) != NULL) {
+		char *eq = strchr(param, '='), *v;
+		size_t n;
+		param += strspn(param, " \t");
+		if (eq == NULL)
+			continue;
+		n = strcspn(param, " \t=");
+		v = eq + 1 + strspn(eq + 1, " \t");
+		v[strcspn(v, " \t")] = '\0';
+		if (*v == '"' && strlen(v) >= 2 && v[strlen(v) - 1] == '"') {
+			v[strlen(v) - 1] = '\0';
+			v++;
+		}
+		if (n == 7 && strncasecmp(param, "charset", 7) == 0 &&
+		    strcasecmp(v, "utf-8") != 0)
+			return 0;
+	}
+	return kind;
+}
+
+static void
+h_send(struct route_ctx *ctx, struct request *r)
+{
+	struct fields	 f;
+	struct event	 ev = { .type = EVENT_MESSAGE };
+	struct buf	 b = { 0 };
+	const char	*why, *nick;
+	size_t		 nicklen;
+	int64_t		 id, ts;
+	int		 kind, st, retry;
+	char		 extra[48];
+
+	if ((kind = media_type(r->ctype)) == 0) {
+		fail(r, 415, "send application/x-www-form-urlencoded or "
+		    "application/json in UTF-8", NULL);
+		return;
+	}
+	if (r->body_over) {
+		fail(r, 413, "the body is too large", NULL);
+		return;
+	}
+	st = kind == 1 ? fields_form(&f, r->body, r->bodylen, &why) :
+	    fields_json(&f, r->body, r->bodylen, &why);
+	if (st != 0) {
+		fields_free(&f);
+		fail(r, st, why, NULL);
+		return;
+	}
+	if (need_room(r, &f) == -1)
+		goto out;
+	nick = f.v[F_NICK];
+	nicklen = f.len[F_NICK];
+	if (!opt.trust_remote_user) {
+		if (nick == NULL) {
+			fail(r, 400, "nick is required", NULL);
+			goto out;
+		}
+		if ((st = event_check_nick(&nick, &nicklen, &why)) != 0) {
+			fail(r, st, why, NULL);
+			goto out;
+		}
+	}
+	if (f.v[F_TEXT] == NULL) {
+		fail(r, 400, "text is required", NULL);
+		goto out;
+	}
+	if ((st = event_check_text(f.v[F_TEXT], f.len[F_TEXT],
+	    ctx->sg->hdr->max_text, &why)) != 0) {
+		fail(r, st, why, NULL);
+		goto out;
+	}
+	if (opt.trust_remote_user) {
+		nick = r->user;
+		nicklen = nick ? strlen(nick) : 0;
+		if (nick == NULL || event_check_nick(&nick, &nicklen, &why)) {
+			fail(r, 403, "no valid REMOTE_USER for this request",
+			    NULL);
+			goto out;
+		}
+	}
+	if (opt.rate > 0) {
+		st = segment_rate_take(ctx->sg, r->addr ? r->addr : "",
+		    opt.rate, opt.burst, mono_ms(), &retry);
+		if (st == 1) {
+			snprintf(extra, sizeof extra, "Retry-After: %d\r\n",
+			    retry);
+			fail(r, 429, "too many messages; slow down", extra);
+			goto out;
+		}
+		if (st == -1) {
+			store_error(r);
+			goto out;
+		}
+	}
+	char nickz[EVENT_NICK_BYTES + 1];
+	memcpy(nickz, nick, nicklen);
+	nickz[nicklen] = '\0';
+	ev.room = f.v[F_ROOM];
+	ev.nick = nickz;
+	ev.text = f.v[F_TEXT];
+	ev.textlen = f.len[F_TEXT];
+	if ((id = segment_publish(ctx->sg, &ev, &ts)) == -1) {
+		store_error(r);
+		goto out;
+	}
+	reply_head(&b, 200, "application/json; charset=utf-8", NULL);
+	buf_printf(&b, "{\"id\":%lld,\"ts\":%lld}", (long long)id,
+	    (long long)ts);
+	respond(r, &b);
+out:
+	fields_free(&f);
+}
+
+/* What /listen and /stream share: room, cursor, nick, timeout. */
+struct wait_args {
+	struct fields	 f;
+	int		 room;
+	uint64_t	 cursor;
+	uint64_t	 timeout;
+	char		*nick;
+};
+
+static int
+wait_args(struct route_ctx *ctx, struct request *r, struct wait_args *a,
+    bool stream)
+{
+	const char	*why, *nick;
+	size_t		 nicklen;
+	uint64_t	 since = 0, leid = 0;
+	bool		 has_since, has_leid = false;
+	int		 st;
+
+	memset(a, 0, sizeof *a);
+	if ((st = fields_form(&a->f, r->query ? r->query : "",
+	    r->query ? strlen(r->query) : 0, &why)) != 0) {
+		fail(r, st, why, NULL);
+		return -1;
+	}
+	if (need_room(r, &a->f) == -1)
+		return -1;
+	has_since = a->f.v[F_SINCE] != NULL;
+	if (want_number(r, a->f.v[F_SINCE], a->f.len[F_SINCE], "since",
+	    &since) == -1)
+		return -1;
+	a->timeout = opt.timeout_default;
+	if (!stream && want_number(r, a->f.v[F_TIMEOUT], a->f.len[F_TIMEOUT],
+	    "timeout", &a->timeout) == -1)
+		return -1;
+	if (a->timeout > (uint64_t)opt.timeout_max)
+		a->timeout = opt.timeout_max;
+	if (stream && r->last_event_id != NULL) {
+		has_leid = true;
+		if (want_number(r, r->last_event_id, strlen(r->last_event_id),
+		    "Last-Event-ID", &leid) == -1)
+			return -1;
+	}
+	if ((nick = a->f.v[F_NICK]) != NULL) {
+		nicklen = a->f.len[F_NICK];
+		if ((st = event_check_nick(&nick, &nicklen, &why)) != 0) {
+			fail(r, st, why, NULL);
+			return -1;
+		}
+		a->nick = strndup(nick, nicklen);
+	}
+	if ((a->room = segment_room_get(ctx->sg, a->f.v[F_ROOM])) == -1)
+		return store_error(r);
+	if (has_leid)
+		a->cursor = leid;
+	else if (has_since)
+		a->cursor = since;
+	else {
+		struct window w;
+		segment_window(ctx->sg, a->room, &w);
+		a->cursor = window_last(&w);
+	}
+	/* The cursor is settled: now the join, so the client gets it. */
+	if (a->nick != NULL && segment_presence_touch(ctx->sg, a->room,
+	    a->nick, event_now_ms()) == -1)
+		log_debug("presence %s: %s", a->nick, strerror(errno));
+	if (segment_read(ctx->sg, a->room, a->cursor, &ctx->out) == -1)
+		return store_error(r);
+	return 0;
+}
+
+static void
+wait_args_free(struct wait_args *a)
+{
+	fields_free(&a->f);
+	free(a->nick);
+}
+
+static void
+park(struct route_ctx *ctx, struct request *r, struct wait_args *a, int kind,
+    int64_t end)
+{
+	struct parked	*p;
+
+	if ((p = calloc(1, sizeof *p)) == NULL) {
+		fail(r, 503, "out of memory", NULL);
+		return;
+	}
+	p->fd = r->fd;
+	p->id = r->id;
+	p->kind = (uint8_t)kind;
+	p->room = a->room;
+	p->cursor = a->cursor;
+	p->end = end;
+	p->ping = mono_ms() + opt.ping * 1000LL;
+	p->nick = a->nick;
+	a->nick = NULL;
+	r->fd = -1;
+	park_add(ctx->pk, p);
+}
+
+static void
+h_listen(struct route_ctx *ctx, struct request *r)
+{
+	struct wait_args	 a;
+	struct window_out	*out = &ctx->out;
+	struct buf		 b = { 0 };
+
+	if (wait_args(ctx, r, &a, false) == -1)
+		goto out;
+	if (out->n > 0 || out->gap || out->reset || a.timeout == 0) {
+		reply_listen(&b, ctx->sg->rooms[a.room].name, out);
+		respond(r, &b);
+	} else
+		park(ctx, r, &a, PARK_LISTEN, mono_ms() +
+		    (int64_t)a.timeout * 1000);
+out:
+	wait_args_free(&a);
+}
+
+static void
+h_stream(struct route_ctx *ctx, struct request *r)
+{
+	struct wait_args	 a;
+	struct window_out	*out = &ctx->out;
+	struct buf		 b = { 0 };
+
+	if (wait_args(ctx, r, &a, true) == -1)
+		goto out;
+	if (reply_stream_head(&b) == -1 || reply_stream_events(&b, out) == -1 ||
+	    record_write(r->fd, r->id, b.p, b.len, 0) == -1) {
+		close(r->fd);
+		r->fd = -1;
+		goto out;
+	}
+	if (out->n > 0)
+		a.cursor = out->ev[out->n - 1].id;
+	else if (out->reset)
+		a.cursor = out->last;
+	park(ctx, r, &a, PARK_STREAM, mono_ms() + opt.lifetime * 1000LL);
+out:
+	buf_free(&b);
+	wait_args_free(&a);
+}
+
+static void
+respond_json(struct request *r, struct json_object *o)
+{
+	struct buf	b = { 0 };
+
+	reply_head(&b, 200, "application/json; charset=utf-8", NULL);
+	buf_str(&b, json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	respond(r, &b);
+}
+
+static void
+h_who(struct route_ctx *ctx, struct request *r)
+{
+	struct fields		 f;
+	const char		*why;
+	char			 nicks[WHO_MAX][EVENT_NICK_BYTES + 1];
+	struct json_object	*o, *a;
+	int			 ri, n = 0, st;
+
+	st = fields_form(&f, r->query ? r->query : "",
+	    r->query ? strlen(r->query) : 0, &why);
+	if (st != 0)
+		fail(r, st, why, NULL);
+	else if (need_room(r, &f) == 0) {
+		ri = segment_room_find(ctx->sg, f.v[F_ROOM]);
+		if (ri != -1 && (n = segment_who(ctx->sg, ri, nicks,
+		    WHO_MAX)) == -1)
+			store_error(r);
+		else {
+			o = json_object_new_object();
+			a = json_object_new_array();
+			json_object_object_add(o, "room",
+			    json_object_new_string(f.v[F_ROOM]));
+			for (int i = 0; i < n; i++)
+				json_object_array_add(a,
+				    json_object_new_string(nicks[i]));
+			json_object_object_add(o, "nicks", a);
+			respond_json(r, o);
+		}
+	}
+	fields_free(&f);
+}
+
+static int
+room_cmp(const void *a, const void *b)
+{
+	const struct segment_room *const *x = a, *const *y = b;
+
+	return strcmp((*x)->name, (*y)->name);
+}
+
+static void
+h_rooms(struct route_ctx *ctx, struct request *r)
+{
+	struct segment		*sg = ctx->sg;
+	const struct segment_room **list;
+	struct buf		 b = { 0 };
+	size_t			 n = 0;
+
+	if ((list = calloc(sg->hdr->nrooms, sizeof *list)) == NULL) {
+		fail(r, 503, "out of memory", NULL);
+		return;
+	}
+	for (uint32_t i = 0; i < sg->hdr->nrooms; i++) {
+		struct window w;
+		if (!__atomic_load_n(&sg->rooms[i].used, __ATOMIC_ACQUIRE))
+			continue;
+		segment_window(sg, (int)i, &w);
+		if (window_last(&w) > 0)
+			list[n++] = &sg->rooms[i];
+	}
+	qsort(list, n, sizeof *list, room_cmp);
+	reply_head(&b, 200, "application/json; charset=utf-8", NULL);
+	buf_str(&b, "{\"rooms\":[");
+	for (size_t i = 0; i < n; i++) {
+		struct window w;
+		int ri = (int)(list[i] - sg->rooms);
+		segment_window(sg, ri, &w);
+		buf_printf(&b, "%s{\"room\":\"%s\",\"last\":%llu,"
+		    "\"listeners\":%u}", i ? "," : "", list[i]->name,
+		    (unsigned long long)window_last(&w),
+		    segment_listeners(sg, ri));
+	}
+	buf_str(&b, "]}");
+	free(list);
+	respond(r, &b);
+}
+
+static void
+h_status(struct route_ctx *ctx, struct request *r)
+{
+	struct segment		*sg = ctx->sg;
+	struct segment_hdr	*h = sg->hdr;
+	struct buf		 b = { 0 };
+	uint64_t		 events = 0, listeners = 0, rooms = 0;
+
+	for (uint32_t i = 0; i < h->nrooms; i++) {
+		struct window w;
+		if (!__atomic_load_n(&sg->rooms[i].used, __ATOMIC_ACQUIRE))
+			continue;
+		segment_window(sg, (int)i, &w);
+		uint64_t last = window_last(&w), first = window_first(&w);
+		if (last > 0)
+			rooms++;
+		if (last >= first)
+			events += last - first + 1;
+		listeners += segment_listeners(sg, (int)i);
+	}
+	reply_head(&b, 200, "application/json; charset=utf-8", NULL);
+	buf_printf(&b, "{\"version\":\"%s\",\"store\":\"shm\",\"uptime_s\":%lld,"
+	    "\"workers\":%d,\"listeners\":%llu,\"rooms\":%llu,\"events\":%llu,"
+	    "\"segment\":\"%s\",\"rooms_total\":%u,\"window\":%u,"
+	    "\"sends\":%llu,\"joins\":%llu,\"leaves\":%llu,"
+	    "\"rate_limited\":%llu,\"lock_timeouts\":%llu,"
+	    "\"recoveries\":%llu,\"room_full\":%llu}", PACKAGE_VERSION,
+	    (long long)((event_now_ms() - opt.started) / 1000), opt.workers,
+	    (unsigned long long)listeners, (unsigned long long)rooms,
+	    (unsigned long long)events, sg->name, h->nrooms, h->cap,
+	    (unsigned long long)h->c.sends, (unsigned long long)h->c.joins,
+	    (unsigned long long)h->c.leaves,
+	    (unsigned long long)h->c.rate_limited,
+	    (unsigned long long)h->c.lock_timeouts,
+	    (unsigned long long)h->c.recoveries,
+	    (unsigned long long)h->c.room_full);
+	respond(r, &b);
+}

@@ -1,0 +1,36 @@
+/* route.h: a request, as read off libfcgi, and the table of handlers. */
+#ifndef FCOMET_ROUTE_H
+#define FCOMET_ROUTE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "park.h"
+#include "segment.h"
+
+struct request {
+	int		 fd;		/* the FastCGI connection, ours now */
+	uint16_t	 id;		/* FastCGI request id */
+	char		*method;
+	char		*path;		/* REQUEST_URI without query, or
+					   SCRIPT_NAME + PATH_INFO */
+	char		*query;
+	char		*ctype;
+	char		*addr;		/* REMOTE_ADDR */
+	char		*user;		/* REMOTE_USER */
+	char		*last_event_id;	/* HTTP_LAST_EVENT_ID */
+	int64_t		 clen;		/* CONTENT_LENGTH, -1 if none */
+	char		*body;
+	size_t		 bodylen;
+	bool		 body_over;	/* more than FCOMET_BODY_MAX */
+};
+
+struct route_ctx {			/* one per accept thread */
+	struct segment		*sg;
+	struct park		*pk;
+	struct window_out	 out;
+};
+
+void	route(struct route_ctx *, struct request *);
+
+#endif

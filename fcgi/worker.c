@@ -1,0 +1,241 @@
+/*
+ * worker.c: one prefork worker. Accept threads take requests off libfcgi,
+ * copy what they need, detach the connection from libfcgi and route it;
+ * the dispatcher (park.c) holds parked requests; the waker turns the
+ * segment's futex into a dispatcher wake-up. Signals: all blocked but in
+ * the main thread, which waits for SIGTERM and stops the rest.
+ */
+#include <sys/prctl.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "fcomet.h"
+#include "log.h"
+#include "park.h"
+#include "route.h"
+
+struct worker {
+	struct segment	 sg;
+	struct park	*pk;
+	int		 listen_fd;
+	volatile int	 stop;
+	pthread_t	 accept[FCOMET_ACCEPT_THREADS];
+	pthread_t	 disp;
+	pthread_t	 waker;
+};
+
+static struct worker	w;
+
+static char *
+param_dup(FCGX_Request *req, const char *name)
+{
+	char	*v = FCGX_GetParam(name, req->envp);
+
+	return v ? strdup(v) : NULL;
+}
+
+/* The path to route on: REQUEST_URI without its query, or
+ * SCRIPT_NAME + PATH_INFO. */
+static char *
+request_path(FCGX_Request *req)
+{
+	const char	*uri = FCGX_GetParam("REQUEST_URI", req->envp);
+	const char	*sn, *pi;
+	char		*p;
+
+	if (uri != NULL && *uri != '\0')
+		return strndup(uri, strcspn(uri, "?"));
+	sn = FCGX_GetParam("SCRIPT_NAME", req->envp);
+	pi = FCGX_GetParam("PATH_INFO", req->envp);
+	if (asprintf(&p, "%s%s", sn ? sn : "", pi ? pi : "") == -1)
+		return NULL;
+	return p;
+}
+
+/* Reads at most FCOMET_BODY_MAX bytes of body: never more than needed. */
+static void
+request_body(FCGX_Request *req, struct request *r)
+{
+	const char	*cl = FCGX_GetParam("CONTENT_LENGTH", req->envp);
+	int		 n;
+
+	r->clen = -1;
+	if (cl != NULL && *cl != '\0') {
+		char *end;
+		long long v = strtoll(cl, &end, 10);
+		r->clen = *end == '\0' && v >= 0 ? v : FCOMET_BODY_MAX + 1;
+	}
+	if (r->clen > FCOMET_BODY_MAX) {
+		r->body_over = true;
+		return;
+	}
+	if ((r->body = malloc(FCOMET_BODY_MAX + 1)) == NULL)
+		return;
+	n = FCGX_GetStr(r->body, FCOMET_BODY_MAX + 1, req->in);
+	if (n > FCOMET_BODY_MAX)
+		r->body_over = true;
+	r->bodylen = n > 0 ? (size_t)n : 0;
+}
+
+static void
+request_free(struct request *r)
+{
+	if (r->fd != -1)
+		close(r->fd);
+	free(r->method);
+	free(r->path);
+	free(r->query);
+	free(r->ctype);
+	free(r->addr);
+	free(r->user);
+	free(r->last_event_id);
+	free(r->body);
+}
+
+static void
+request_take(FCGX_Request *req, struct request *r)
+{
+	struct timeval	tv = { 5, 0 };	/* a stuck web server costs 5 s */
+
+	memset(r, 0, sizeof *r);
+	r->method = param_dup(req, "REQUEST_METHOD");
+	r->path = request_path(req);
+	r->query = param_dup(req, "QUERY_STRING");
+	r->ctype = param_dup(req, "CONTENT_TYPE");
+	r->addr = param_dup(req, "REMOTE_ADDR");
+	r->user = param_dup(req, "REMOTE_USER");
+	r->last_event_id = param_dup(req, "HTTP_LAST_EVENT_ID");
+	request_body(req, r);
+	/* From here on the connection is ours: libfcgi forgets it. */
+	r->fd = req->ipcFd;
+	r->id = (uint16_t)req->requestId;
+	FCGX_Free(req, 0);
+	req->ipcFd = -1;
+	setsockopt(r->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+static void
+on_usr2(int sig)
+{
+	(void)sig;		/* only interrupts accept() */
+}
+
+static void *
+accept_main(void *arg)
+{
+	struct route_ctx	 ctx = { .sg = &w.sg, .pk = w.pk };
+	FCGX_Request		 req;
+	sigset_t		 set;
+
+	(void)arg;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (window_out_alloc(&ctx.out, w.sg.hdr->cap, w.sg.hdr->ring) == -1)
+		fatal("out of memory");
+	FCGX_InitRequest(&req, w.listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+	while (!w.stop) {
+		struct request r;
+
+		if (FCGX_Accept_r(&req) < 0) {
+			if (w.stop)
+				break;
+			if (errno != EINTR) {	/* EMFILE: wait for fds */
+				log_debug("accept: %s", strerror(errno));
+				usleep(50000);
+			}
+			continue;
+		}
+		request_take(&req, &r);
+		if (r.method == NULL || r.path == NULL) {
+			request_free(&r);
+			continue;
+		}
+		route(&ctx, &r);
+		request_free(&r);
+	}
+	window_out_free(&ctx.out);
+	return NULL;
+}
+
+static void *
+waker_main(void *arg)
+{
+	uint32_t	seen = segment_change(&w.sg);
+
+	(void)arg;
+	while (!w.stop) {
+		if (segment_wait(&w.sg, seen, 1000) == -1 &&
+		    segment_change(&w.sg) == seen)
+			continue;
+		seen = segment_change(&w.sg);
+		park_wake(w.pk);
+	}
+	return NULL;
+}
+
+int
+worker_main(int listen_fd, int slot)
+{
+	struct sigaction	 sa;
+	sigset_t		 set;
+	char			 err[256];
+	int			 sig, i;
+
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	w.listen_fd = listen_fd;
+	opt.seg.create = false;
+	if (segment_open(&w.sg, &opt.seg, err, sizeof err) == -1)
+		fatal("%s", err);
+	segment_listeners_clear(&w.sg, slot);
+	if ((w.pk = park_new(&w.sg, slot)) == NULL)
+		fatal("dispatcher: %s", strerror(errno));
+	FCGX_Init();
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_usr2;		/* no SA_RESTART */
+	sigaction(SIGUSR2, &sa, NULL);
+	sigfillset(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	pthread_create(&w.disp, NULL, park_run, w.pk);
+	pthread_create(&w.waker, NULL, waker_main, NULL);
+	for (i = 0; i < FCOMET_ACCEPT_THREADS; i++)
+		pthread_create(&w.accept[i], NULL, accept_main, NULL);
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	do
+		sigwait(&set, &sig);
+	while (sig != SIGTERM && sig != SIGINT);
+
+	w.stop = 1;
+	FCGX_ShutdownPending();
+	for (i = 0; i < FCOMET_ACCEPT_THREADS; i++) {
+		struct timespec ts;
+		do {	/* again until it leaves accept(): it may enter late */
+			pthread_kill(w.accept[i], SIGUSR2);
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 20000000;
+			if (ts.tv_nsec >= 1000000000)
+				ts.tv_sec++, ts.tv_nsec -= 1000000000;
+		} while (pthread_timedjoin_np(w.accept[i], NULL, &ts) != 0);
+	}
+	park_stop(w.pk);
+	pthread_join(w.disp, NULL);
+	segment_notify(&w.sg);
+	pthread_join(w.waker, NULL);
+	park_free(w.pk);
+	segment_listeners_clear(&w.sg, slot);
+	segment_close(&w.sg);
+	return 0;
+}

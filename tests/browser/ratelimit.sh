@@ -1,0 +1,9 @@
+#!/bin/bash
+# tests/browser/ratelimit.sh: sending 12 messages fast at the default rate
+# limit (5/s, burst 10) shows the notice and keeps the unsent text.
+FC_TIMEOUT=${FC_TIMEOUT:-200}
+. "$(dirname "$0")/common.bash"
+bt_init
+bt_start --grace 1
+bt_run ratelimit.test.js
+fc_done

@@ -1,0 +1,8 @@
+#!/bin/bash
+# Every route, status code, header and error of PROTOCOL.md through a
+# private nginx (case table: routes.py, setup: routes.inc).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/routes.inc"
+fc_init
+fc_routes nginx
+fc_done

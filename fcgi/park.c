@@ -34,11 +34,14 @@ struct park {
 	struct segment	*sg;
 	int		 slot;		/* this worker's listener-count slot */
 	int		 ep;		/* epoll */
-	int		 efd;		/* eventfd: incoming or segment changed */
+	int		 efd;		/* eventfd: incoming requests, stop */
+	int		 wfd;		/* eventfd: the segment changed */
 	pthread_mutex_t	 mu;		/* guards incoming and stop */
 	struct parked	*incoming;
 	bool		 stop;
 	struct parked	**rooms;	/* list head per room */
+	uint64_t	*seen;		/* per room: last id at the last pass */
+	uint64_t	*seen_purged;	/* per room: purges at the last pass */
 	struct parked	**heap;		/* deadline min-heap */
 	uint32_t	 nheap, capheap;
 	size_t		 nparked;
@@ -131,15 +134,21 @@ park_new(struct segment *sg, int slot)
 	pk->slot = slot;
 	pthread_mutex_init(&pk->mu, NULL);
 	pk->rooms = calloc(sg->hdr->nrooms, sizeof *pk->rooms);
+	pk->seen = calloc(sg->hdr->nrooms, sizeof *pk->seen);
+	pk->seen_purged = calloc(sg->hdr->nrooms, sizeof *pk->seen_purged);
 	pk->ep = epoll_create1(EPOLL_CLOEXEC);
 	pk->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (pk->rooms == NULL || pk->ep == -1 || pk->efd == -1 ||
+	pk->wfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (pk->rooms == NULL || pk->seen == NULL || pk->seen_purged == NULL ||
+	    pk->ep == -1 || pk->efd == -1 || pk->wfd == -1 ||
 	    window_out_alloc(&pk->out, sg->hdr->cap, sg->hdr->ring) == -1) {
 		park_free(pk);
 		return NULL;
 	}
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 	epoll_ctl(pk->ep, EPOLL_CTL_ADD, pk->efd, &ev);
+	ev.data.ptr = pk;	/* the segment changed */
+	epoll_ctl(pk->ep, EPOLL_CTL_ADD, pk->wfd, &ev);
 	return pk;
 }
 
@@ -152,6 +161,10 @@ park_free(struct park *pk)
 		close(pk->ep);
 	if (pk->efd != -1)
 		close(pk->efd);
+	if (pk->wfd != -1)
+		close(pk->wfd);
+	free(pk->seen);
+	free(pk->seen_purged);
 	window_out_free(&pk->out);
 	buf_free(&pk->lp);
 	buf_free(&pk->sse);
@@ -161,13 +174,29 @@ park_free(struct park *pk)
 	free(pk);
 }
 
-void
-park_wake(struct park *pk)
+static void
+signal_fd(int fd)
 {
 	uint64_t	one = 1;
 
-	if (write(pk->efd, &one, sizeof one) == -1 && errno != EAGAIN)
+	if (write(fd, &one, sizeof one) == -1 && errno != EAGAIN)
 		log_warn("eventfd: %s", strerror(errno));
+}
+
+static void
+drain_fd(int fd)
+{
+	uint64_t	n;
+
+	if (read(fd, &n, sizeof n) == -1 && errno != EAGAIN)
+		log_warn("eventfd: %s", strerror(errno));
+}
+
+/* From the waker: the segment changed. */
+void
+park_wake(struct park *pk)
+{
+	signal_fd(pk->wfd);
 }
 
 /* From an accept thread: hand a request over to the dispatcher. */
@@ -178,7 +207,7 @@ park_add(struct park *pk, struct parked *p)
 	p->next = pk->incoming;
 	pk->incoming = p;
 	pthread_mutex_unlock(&pk->mu);
-	park_wake(pk);
+	signal_fd(pk->efd);
 }
 
 void
@@ -187,7 +216,7 @@ park_stop(struct park *pk)
 	pthread_mutex_lock(&pk->mu);
 	pk->stop = true;
 	pthread_mutex_unlock(&pk->mu);
-	park_wake(pk);
+	signal_fd(pk->efd);
 }
 
 static void
@@ -364,9 +393,9 @@ park_encode(struct park *pk, int room, uint64_t cursor, uint64_t *cached)
 	return pk->out.n > 0 || pk->out.gap || pk->out.reset;
 }
 
-/* Delivers what is new in room to each of its listeners. */
+/* Delivers what is new in room to each of its listeners, or to one. */
 static void
-park_deliver(struct park *pk, int room)
+park_deliver(struct park *pk, int room, struct parked *only)
 {
 	struct parked	*p, *next;
 	struct window	 w;
@@ -374,9 +403,8 @@ park_deliver(struct park *pk, int room)
 
 	segment_window(pk->sg, room, &w);
 	last = window_last(&w);
-
-	for (p = pk->rooms[room]; p != NULL; p = next) {
-		next = p->next;
+	for (p = only ? only : pk->rooms[room]; p != NULL; p = next) {
+		next = only ? NULL : p->next;
 		if (p->cursor == last)
 			continue;
 		if (!park_encode(pk, room, p->cursor, &cached))
@@ -413,6 +441,10 @@ park_timer(struct park *pk, struct parked *p, int64_t now)
 			parked_finish(pk, p, NULL, 0);
 		return;
 	}
+	if (now < p->ping) {	/* an event went out since: ping later */
+		parked_schedule(pk, p);
+		return;
+	}
 	if (parked_write(pk, p, ping, sizeof ping - 1, 0) == -1) {
 		park_drop(pk, p);
 		return;
@@ -421,7 +453,7 @@ park_timer(struct park *pk, struct parked *p, int64_t now)
 	parked_schedule(pk, p);
 }
 
-static void
+static int
 park_take(struct park *pk, struct parked *p)
 {
 	struct epoll_event	ev = { .events = EPOLLRDHUP, .data.ptr = p };
@@ -434,7 +466,7 @@ park_take(struct park *pk, struct parked *p)
 		close(p->fd);
 		free(p->nick);
 		free(p);
-		return;
+		return -1;
 	}
 	pk->nparked++;
 	p->prev = NULL;
@@ -444,6 +476,7 @@ park_take(struct park *pk, struct parked *p)
 	pk->rooms[p->room] = p;
 	segment_listeners_add(pk->sg, pk->slot, p->room, 1);
 	parked_schedule(pk, p);
+	return 0;
 }
 
 /* Takes the incoming requests; true if stopping. */
@@ -451,11 +484,9 @@ static bool
 park_incoming(struct park *pk)
 {
 	struct parked	*p, *next;
-	uint64_t	 n;
 	bool		 stop;
 
-	if (read(pk->efd, &n, sizeof n) == -1 && errno != EAGAIN)
-		log_warn("eventfd: %s", strerror(errno));
+	drain_fd(pk->efd);
 	pthread_mutex_lock(&pk->mu);
 	p = pk->incoming;
 	pk->incoming = NULL;
@@ -463,9 +494,32 @@ park_incoming(struct park *pk)
 	pthread_mutex_unlock(&pk->mu);
 	for (; p != NULL; p = next) {
 		next = p->next;
-		park_take(pk, p);
+		if (park_take(pk, p) == 0)	/* events may have come since */
+			park_deliver(pk, p->room, p);
 	}
 	return stop;
+}
+
+/* The segment changed: deliver in every room whose window moved. */
+static void
+park_changed(struct park *pk)
+{
+	drain_fd(pk->wfd);
+	for (uint32_t r = 0; r < pk->sg->hdr->nrooms; r++) {
+		struct window	w;
+		uint64_t	last, purged;
+
+		if (pk->rooms[r] == NULL)
+			continue;
+		segment_window(pk->sg, (int)r, &w);
+		last = window_last(&w);
+		purged = __atomic_load_n(&w.hdr->purged, __ATOMIC_ACQUIRE);
+		if (last == pk->seen[r] && purged == pk->seen_purged[r])
+			continue;
+		pk->seen[r] = last;
+		pk->seen_purged[r] = purged;
+		park_deliver(pk, (int)r, NULL);
+	}
 }
 
 /* Once a second: parked nicks stay present; expired ones leave. */
@@ -522,7 +576,7 @@ park_drain(struct park *pk)
 	while (pk->nparked > 0 && (now = mono_ms()) < until) {
 		int n = epoll_wait(pk->ep, evs, EPOLL_BATCH, (int)(until - now));
 		for (int i = 0; i < n; i++)
-			if (evs[i].data.ptr != NULL)
+			if (evs[i].data.ptr != NULL && evs[i].data.ptr != pk)
 				park_event(pk, evs[i].data.ptr, evs[i].events);
 		park_reap(pk);
 	}
@@ -546,12 +600,11 @@ park_run(void *arg)
 		n = epoll_wait(pk->ep, evs, EPOLL_BATCH, timeout < 0 ? 0 :
 		    timeout);
 		for (int i = 0; i < n; i++) {
-			if (evs[i].data.ptr == NULL) {
+			if (evs[i].data.ptr == NULL)
 				stop = park_incoming(pk);
-				for (uint32_t r = 0; r < pk->sg->hdr->nrooms; r++)
-					if (pk->rooms[r] != NULL)
-						park_deliver(pk, (int)r);
-			} else
+			else if (evs[i].data.ptr == pk)
+				park_changed(pk);
+			else
 				park_event(pk, evs[i].data.ptr, evs[i].events);
 		}
 		now = mono_ms();

@@ -382,6 +382,8 @@ segment_publishes_contiguous_ids_across_processes(void)
 	CHECK(out.ev[0].id == TOTAL - SEGMENT_WINDOW_DEFAULT + 1);
 	CHECK(sg.hdr->c.sends == TOTAL);
 	CHECK(sg.hdr->owner == 0);
+	CHECK(sg.hdr->c.recoveries == 0);	/* nobody died */
+	CHECK(sg.hdr->c.lock_timeouts == 0);
 	window_out_free(&out);
 	munmap(c, sizeof(*c));
 	segment_close(&sg);
@@ -833,7 +835,15 @@ segment_keeps_rooms_apart(void)
 
 	CHECK(open_seg(&sg, name, 8, 16, 0, true, err, sizeof(err)) == 0);
 	CHECK(segment_room_find(&sg, "lobby") == -1);
-	CHECK(publish_text(&sg, "lobby", "ana", "1") == 1);
+	{
+		struct event	ev = { EVENT_MESSAGE, 0, "lobby", "ana", "1",
+				    1 };
+		int64_t		t0 = event_now_ms(), ts = 0;
+
+		/* ts 0: the server sets it, and says what it set */
+		CHECK(segment_publish(&sg, &ev, &ts) == 1);
+		CHECK(ts >= t0 && ts <= event_now_ms());
+	}
 	CHECK(publish_text(&sg, "lobby", "ana", "2") == 2);
 	CHECK(publish_text(&sg, "kitchen", "bo", "k1") == 1);
 	CHECK((ra = segment_room_find(&sg, "lobby")) >= 0);
@@ -930,6 +940,132 @@ segment_wait_wakes_on_publish(void)
 	return 0;
 }
 
+/* Processes that all create the segment at once: one makes it, all share
+ * it, ids stay contiguous. */
+static int
+segment_open_races_create(void)
+{
+	struct segment	sg;
+	const char	*name = new_name();
+	char		err[256];
+	int64_t		*ids;
+	pid_t		pids[6];
+	int		i, st, ok = 1;
+	uint8_t		got[7] = { 0 };
+
+	ids = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(ids != MAP_FAILED);
+	for (i = 0; i < 6; i++) {
+		CHECK((pids[i] = fork()) != -1);
+		if (pids[i] == 0) {
+			struct segment	csg;
+
+			if (open_seg(&csg, name, 4, 16, 0, true, err,
+			    sizeof(err)) == -1) {
+				fprintf(stderr, "open: %s\n", err);
+				_exit(1);
+			}
+			ids[i] = publish_text(&csg, "lobby", "ana", "x");
+			ids[8 + i] = csg.hdr->epoch;
+			_exit(ids[i] > 0 ? 0 : 1);
+		}
+	}
+	for (i = 0; i < 6; i++) {
+		CHECK(waitpid(pids[i], &st, 0) == pids[i]);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			ok = 0;
+	}
+	CHECK(ok);
+	for (i = 0; i < 6; i++) {
+		CHECK(ids[i] >= 1 && ids[i] <= 6 && got[ids[i]]++ == 0);
+		CHECK(ids[8 + i] == ids[8]);
+	}
+	CHECK(open_seg(&sg, name, 0, 0, 0, false, err, sizeof(err)) == 0);
+	CHECK(sg.hdr->epoch == ids[8] && sg.hdr->c.sends == 6);
+	segment_close(&sg);
+	munmap(ids, 4096);
+	CHECK(segment_unlink(name, err, sizeof(err)) == 0);
+	return 0;
+}
+
+/* A nick present stores one join; past the grace period, one leave. */
+static int
+segment_presence_joins_once_and_leaves_after_grace(void)
+{
+	static const char	*want[][2] = {
+		{ "join", "bo" }, { "join", "ana" }, { "leave", "bo" },
+	};
+	struct segment		 sg;
+	struct window_out	 out;
+	const char		*name = new_name();
+	char			 err[256];
+	char			 nicks[SEGMENT_PRESENCE][EVENT_NICK_BYTES + 1];
+	int			 ri;
+	size_t			 i;
+
+	CHECK(open_seg(&sg, name, 4, 16, 0, true, err, sizeof(err)) == 0);
+	CHECK((ri = segment_room_get(&sg, "lobby")) >= 0);
+	CHECK(segment_presence_touch(&sg, ri, "bo", 1000) == 1);
+	CHECK(segment_presence_touch(&sg, ri, "ana", 1500) == 1);
+	CHECK(segment_presence_touch(&sg, ri, "ana", 2000) == 0);
+	CHECK(segment_who(&sg, ri, nicks, SEGMENT_PRESENCE) == 2);
+	CHECK(strcmp(nicks[0], "ana") == 0 && strcmp(nicks[1], "bo") == 0);
+	CHECK(segment_presence_sweep(&sg, 5000, 10000) == 0);
+	/* bo last held at 1000, ana at 2000: at 11500 only bo has left */
+	CHECK(segment_presence_sweep(&sg, 11500, 10000) == 1);
+	CHECK(segment_who(&sg, ri, nicks, SEGMENT_PRESENCE) == 1);
+	CHECK(strcmp(nicks[0], "ana") == 0);
+	CHECK(window_out_alloc(&out, sg.hdr->cap, sg.hdr->ring) == 0);
+	CHECK(segment_read(&sg, ri, 0, &out) == 0);
+	CHECK(out.n == 3);
+	/* ids in order of storing: join bo, join ana, leave bo */
+	for (i = 0; i < out.n; i++) {
+		struct json_object *o, *v;
+
+		CHECK(out.ev[i].id == i + 1);
+		CHECK((o = parse_len(out.buf + out.ev[i].off,
+		    out.ev[i].len)) != NULL);
+		CHECK(json_object_object_get_ex(o, "type", &v));
+		CHECK(strcmp(json_object_get_string(v), want[i][0]) == 0);
+		CHECK(json_object_object_get_ex(o, "nick", &v));
+		CHECK(strcmp(json_object_get_string(v), want[i][1]) == 0);
+		CHECK(!json_object_object_get_ex(o, "text", &v));
+		json_object_put(o);
+	}
+	CHECK(sg.hdr->c.joins == 2 && sg.hdr->c.leaves == 1);
+	window_out_free(&out);
+	segment_close(&sg);
+	CHECK(segment_unlink(name, err, sizeof(err)) == 0);
+	return 0;
+}
+
+/* 5 a second with bursts of 10, per address. */
+static int
+segment_rate_limits_each_address_after_burst(void)
+{
+	struct segment	sg;
+	const char	*name = new_name();
+	char		err[256];
+	int		i, retry = 0;
+
+	CHECK(open_seg(&sg, name, 4, 16, 0, true, err, sizeof(err)) == 0);
+	for (i = 0; i < 10; i++)
+		CHECK(segment_rate_take(&sg, "192.0.2.1", 5, 10, 1000,
+		    &retry) == 0);
+	CHECK(segment_rate_take(&sg, "192.0.2.1", 5, 10, 1000, &retry) == 1);
+	CHECK(retry >= 1);
+	CHECK(segment_rate_take(&sg, "2001:db8::1", 5, 10, 1000,
+	    &retry) == 0);
+	/* 200 ms later one token came back, and only one */
+	CHECK(segment_rate_take(&sg, "192.0.2.1", 5, 10, 1200, &retry) == 0);
+	CHECK(segment_rate_take(&sg, "192.0.2.1", 5, 10, 1200, &retry) == 1);
+	CHECK(sg.hdr->c.rate_limited == 2);
+	segment_close(&sg);
+	CHECK(segment_unlink(name, err, sizeof(err)) == 0);
+	return 0;
+}
+
 int
 main(void)
 {
@@ -942,6 +1078,11 @@ main(void)
 		    segment_purge_resets_cursors_and_restarts_ids },
 		{ "segment_wait_wakes_on_publish",
 		    segment_wait_wakes_on_publish },
+		{ "segment_open_races_create", segment_open_races_create },
+		{ "segment_presence_joins_once_and_leaves_after_grace",
+		    segment_presence_joins_once_and_leaves_after_grace },
+		{ "segment_rate_limits_each_address_after_burst",
+		    segment_rate_limits_each_address_after_burst },
 		{ "segment_refuses_other_layout_and_leaves_it_intact",
 		    segment_refuses_other_layout_and_leaves_it_intact },
 		{ "segment_rejects_garbage_file_cleanly",

@@ -109,9 +109,11 @@ fc_spawn() {
 	local sock=$1 name=$2 pid
 	shift 2
 	rm -f "$sock"
-	# --socket-mode 0666: the web server's workers run as www-data; the
-	# socket sits in the private $T.
-	"$FCOMET" --socket "$sock" --socket-mode 0666 --name "$name" "$@" \
+	# As root the web server's workers run as www-data: give them the
+	# socket's group (fcomet never makes a socket world-accessible).
+	local grp=()
+	[ "$(id -u)" = 0 ] && grp=(--socket-group www-data)
+	"$FCOMET" --socket "$sock" "${grp[@]}" --name "$name" "$@" \
 	    >>"$T/fcomet.log" 2>&1 </dev/null &
 	pid=$!
 	FC_PIDS+=("$pid")

@@ -76,7 +76,7 @@ fc_cleanup() {
 	exit "$rc"
 }
 
-# fc_wait_gone PID TENTHS: wait up to TENTHS/10 s for PID to end.
+# fc_wait_gone PID TENTHS: wait up to TENTHS/10 s for PID to end; sets FC_RC.
 fc_wait_gone() {
 	local n=0
 	while kill -0 "$1" 2>/dev/null; do
@@ -86,6 +86,7 @@ fc_wait_gone() {
 		sleep 0.1; n=$((n + 1))
 	done
 	wait "$1" 2>/dev/null
+	FC_RC=$?		# its exit status, if it was our child
 	return 0
 }
 

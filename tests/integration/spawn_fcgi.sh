@@ -1,0 +1,68 @@
+#!/bin/bash
+# spawn-fcgi starts the responder: the listening socket on fd 0, no
+# --socket. Through nginx it serves /status, /send and /listen (a long-poll
+# woken by a send), fcometctl reads the same segment, and SIGTERM ends it.
+. "$(dirname "$0")/lib.sh"
+fc_init
+fc_need spawn-fcgi
+
+sock=$T/fcomet.sock
+grp=()
+[ "$(id -u)" = 0 ] && grp=(-G www-data)	# nginx's workers are www-data
+# -n: no fork, spawn-fcgi execs fcomet with the bound socket as fd 0.
+spawn-fcgi -s "$sock" -M 0660 "${grp[@]}" -n -- \
+    "$FCOMET" --name "$FC_NAME" --rate 0 --workers 2 >>"$T/fcomet.log" 2>&1 </dev/null &
+FC_PID=$!
+FC_PIDS+=("$FC_PID")
+if ! fc_wait_for 50 test -S "$sock"; then
+	fail "spawn-fcgi creates the socket" "no $sock after 5 s"
+	exit 1
+fi
+pass "spawn-fcgi creates the socket"
+fc_nginx
+
+# The workers come up after the socket; give them a moment.
+fc_wait_for 50 test "$(http_status "$BASE/chat/status")" = 200
+body=$(http_body "$BASE/chat/status")
+check "status through spawn-fcgi socket" 2 "$(json_get 'j["workers"]' <<<"$body" 2>&1)"
+
+room=spawn
+ids=
+for t in one two three; do
+	ids="$ids $(http_send "$room" ana "$t" | json_get 'j["id"]' 2>&1)"
+done
+check "send stores contiguous ids" " 1 2 3" "$ids"
+
+body=$(http_body "$BASE/chat/listen?room=$room&since=1&timeout=0")
+check "listen since=1 returns ids 2, 3" "[2, 3]" \
+    "$(json_get '[e["id"] for e in j["events"]]' <<<"$body" 2>&1)"
+
+# A long-poll parked in the responder wakes on a send.
+http_body "$BASE/chat/listen?room=$room&timeout=10" >"$T/poll.out" &
+poll=$!
+sleep 0.7
+http_send "$room" bo wake >/dev/null
+start=$(date +%s%N)
+fc_wait_gone "$poll" 50
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+got=$(json_get '[(e["id"], e["text"]) for e in j["events"]]' <"$T/poll.out" 2>&1)
+check "parked long-poll wakes on a send" '[[4, "wake"]]' "$got"
+if [ "$took" -lt 2000 ]; then pass "long-poll answers within 2 s of the send"
+else fail "long-poll answers within 2 s of the send" "${took} ms"; fi
+
+if "$FCOMETCTL" --name "$FC_NAME" dump "$room" 2>&1 | grep -q wake; then
+	pass "fcometctl dump sees the spawn-fcgi responder's segment"
+else
+	fail "fcometctl dump sees the spawn-fcgi responder's segment" \
+	    "$("$FCOMETCTL" --name "$FC_NAME" dump "$room" 2>&1 | tail -n 3)"
+fi
+
+kill -TERM "$FC_PID"
+FC_RC=none
+if fc_wait_gone "$FC_PID" 30; then
+	pass "SIGTERM ends the spawn-fcgi responder within 3 s"
+else
+	fail "SIGTERM ends the spawn-fcgi responder within 3 s" "still running"
+fi
+check "responder exits 0 on SIGTERM" 0 "$FC_RC"
+fc_done

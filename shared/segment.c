@@ -611,16 +611,15 @@ presence_find(struct segment_room *r, const char *nick)
 
 /*
  * A listener holds nick in room ri at now. Returns 1 if that made the nick
- * present (a join was stored), 0 if it already was, -1 on error (ENOSPC:
- * SEGMENT_PRESENCE nicks already there). The common case takes no lock.
+ * present (the caller stores the join), 0 if it already was, -1 on error
+ * (ENOSPC: SEGMENT_PRESENCE nicks already there). Usually takes no lock.
  */
 int
-segment_presence_touch(struct segment *sg, int ri, const char *nick,
+segment_presence_enter(struct segment *sg, int ri, const char *nick,
     int64_t now)
 {
 	struct segment_room	*r = &sg->rooms[ri];
 	struct segment_presence	*p;
-	struct event		 ev = { EVENT_JOIN, now, r->name, nick, NULL, 0 };
 	int			 rc = 0;
 
 	if ((p = presence_find(r, nick)) != NULL) {
@@ -635,28 +634,28 @@ segment_presence_touch(struct segment *sg, int ri, const char *nick,
 				p = &r->presence[i];
 		if (p == NULL)
 			rc = -1, errno = ENOSPC;
-		else if (segment_append_locked(sg, ri, &ev) == -1)
-			rc = -1;
 		else {
-			p->seen = now;
 			snprintf(p->nick, sizeof p->nick, "%s", nick);
 			rc = 1;
 		}
-	} else
+	}
+	if (p != NULL)
 		p->seen = now;
 	segment_unlock(sg);
-	if (rc == 1)
-		segment_notify(sg);
 	return rc;
 }
 
-/* Stores a leave for every nick not held for grace ms; returns how many. */
+/*
+ * Removes the nicks not held for grace ms and hands them back (the caller
+ * stores the leaves); returns how many, at most max.
+ */
 int
-segment_presence_sweep(struct segment *sg, int64_t now, int64_t grace)
+segment_presence_expire(struct segment *sg, int64_t now, int64_t grace,
+    struct segment_gone *gone, int max)
 {
-	int	left = 0;
+	int	n = 0;
 
-	for (uint32_t ri = 0; ri < sg->hdr->nrooms; ri++) {
+	for (uint32_t ri = 0; ri < sg->hdr->nrooms && n < max; ri++) {
 		struct segment_room *r = &sg->rooms[ri];
 		bool expired = false;
 
@@ -668,21 +667,70 @@ segment_presence_sweep(struct segment *sg, int64_t now, int64_t grace)
 			    __ATOMIC_RELAXED) + grace < now;
 		if (!expired || segment_lock(sg, 1500) == -1)
 			continue;
-		for (int i = 0; i < SEGMENT_PRESENCE; i++) {
+		for (int i = 0; i < SEGMENT_PRESENCE && n < max; i++) {
 			struct segment_presence *p = &r->presence[i];
-			struct event ev = { EVENT_LEAVE, now, r->name, p->nick,
-			    NULL, 0 };
 			if (p->nick[0] == '\0' || p->seen + grace >= now)
 				continue;
-			if (segment_append_locked(sg, (int)ri, &ev) != -1)
-				left++;
+			gone[n].room = (int)ri;
+			memcpy(gone[n++].nick, p->nick, sizeof p->nick);
 			p->nick[0] = '\0';
 		}
 		segment_unlock(sg);
 	}
-	if (left > 0)
-		segment_notify(sg);
+	return n;
+}
+
+/* shm store: presence with the join stored here. */
+int
+segment_presence_touch(struct segment *sg, int ri, const char *nick,
+    int64_t now)
+{
+	struct event	ev = { EVENT_JOIN, now, sg->rooms[ri].name, nick, NULL, 0 };
+	int		rc;
+
+	if ((rc = segment_presence_enter(sg, ri, nick, now)) == 1 &&
+	    segment_publish(sg, &ev, NULL) == -1)
+		return -1;
+	return rc;
+}
+
+/* shm store: stores a leave for every nick not held for grace ms. */
+int
+segment_presence_sweep(struct segment *sg, int64_t now, int64_t grace)
+{
+	struct segment_gone	gone[16];
+	int			n, left = 0;
+
+	do {
+		n = segment_presence_expire(sg, now, grace, gone, 16);
+		for (int i = 0; i < n; i++) {
+			struct event ev = { EVENT_LEAVE, now,
+			    sg->rooms[gone[i].room].name, gone[i].nick, NULL, 0 };
+			if (segment_publish(sg, &ev, NULL) != -1)
+				left++;
+		}
+	} while (n == 16);
 	return left;
+}
+
+/* Stores an event another host numbered; see window_append_at. */
+int64_t
+segment_append_at(struct segment *sg, int ri, uint64_t id, uint32_t type,
+    const char *body, size_t len)
+{
+	struct window	w;
+	int64_t		rc;
+
+	if (segment_lock(sg, 1500) == -1)
+		return -1;
+	segment_window(sg, ri, &w);
+	sg->hdr->owner_room = ri;
+	rc = window_append_at(&w, id, type, body, len);
+	sg->hdr->owner_room = -1;
+	segment_unlock(sg);
+	if (rc > 0)
+		segment_notify(sg);
+	return rc;
 }
 
 static int

@@ -37,6 +37,9 @@ struct segment_counters {
 	uint64_t	rate_limited;	/* sends refused by the rate limit */
 	uint64_t	mc_errors;	/* memcached errors seen */
 	uint64_t	relay_lag_ms;	/* memcached relay: last lag seen */
+	uint64_t	mc_down;	/* 1 while memcached is unreachable */
+	uint64_t	relayed;	/* events relayed from other hosts */
+	uint64_t	holes;		/* ids that never arrived: gaps */
 };
 
 struct segment_rate {		/* one address's token bucket */
@@ -48,6 +51,11 @@ struct segment_rate {		/* one address's token bucket */
 struct segment_presence {	/* one nick present in a room */
 	char		nick[EVENT_NICK_BYTES + 1];	/* "" if free */
 	int64_t		seen;		/* ms a listener last held it */
+};
+
+struct segment_gone {		/* a nick whose grace period ran out */
+	int		room;
+	char		nick[EVENT_NICK_BYTES + 1];
 };
 
 struct segment_room {
@@ -113,6 +121,11 @@ int	segment_purge(struct segment *, int);
 void	segment_notify(struct segment *);
 uint32_t segment_change(const struct segment *);
 int	segment_wait(struct segment *, uint32_t, int);
+int	segment_presence_enter(struct segment *, int, const char *, int64_t);
+int	segment_presence_expire(struct segment *, int64_t, int64_t,
+	    struct segment_gone *, int);
+int64_t	segment_append_at(struct segment *, int, uint64_t, uint32_t,
+	    const char *, size_t);
 int	segment_presence_touch(struct segment *, int, const char *, int64_t);
 int	segment_presence_sweep(struct segment *, int64_t, int64_t);
 int	segment_who(struct segment *, int, char (*)[EVENT_NICK_BYTES + 1],

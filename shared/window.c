@@ -100,19 +100,36 @@ window_evict(struct window *w)
 int64_t
 window_append(struct window *w, uint32_t type, const char *body, size_t len)
 {
+	return window_append_at(w, w->hdr->last + 1, type, body, len);
+}
+
+/*
+ * Appends the event id, which another host numbered (memcached mode). An id
+ * already held is ignored (0); an id beyond last+1 means the ones between
+ * never came: everything older leaves the window, and readers get a gap.
+ */
+int64_t
+window_append_at(struct window *w, uint64_t id, uint32_t type,
+    const char *body, size_t len)
+{
 	struct window_hdr	*h = w->hdr;
 	struct window_idx	*e;
 	char			 prefix[ID_PREFIX_MAX];
-	uint64_t		 id = h->last + 1;
 	size_t			 plen, total;
 
-	if (len < 2 || body[0] != '{')
+	if (len < 2 || body[0] != '{' || id == 0 || id > 9007199254740991ULL)
 		return errno = EINVAL, -1;
+	if (id <= h->last)
+		return 0;
 	plen = (size_t)snprintf(prefix, sizeof prefix, "{\"id\":%llu%s",
 	    (unsigned long long)id, body[1] == '}' ? "" : ",");
 	total = plen + len - 1;
 	if (total > h->size)
 		return errno = EMSGSIZE, -1;
+	if (id > h->last + 1) {		/* a hole: nothing older is whole */
+		h->tail = h->head;
+		STORE(&h->first, id);
+	}
 	while (h->first <= h->last && (id - h->first >= h->cap ||
 	    h->head + total - h->tail > h->size))
 		window_evict(w);

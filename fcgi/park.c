@@ -417,8 +417,7 @@ park_deliver(struct park *pk, int room, struct parked *only)
 			park_drop(pk, p);	/* gone, or too slow */
 			continue;
 		}
-		p->cursor = pk->out.n ? pk->out.ev[pk->out.n - 1].id :
-		    pk->out.last;
+		p->cursor = pk->out.last;
 		p->ping = mono_ms() + opt.ping * 1000LL;
 	}
 }

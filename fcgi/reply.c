@@ -68,8 +68,9 @@ reply_error(struct buf *b, int status, const char *message, const char *extra)
 int
 reply_listen(struct buf *b, const char *room, const struct window_out *out)
 {
-	uint64_t	last = out->n ? out->ev[out->n - 1].id :
-			    out->reset ? out->last : out->cursor;
+	/* The next cursor: past every id read (ids that never came too). */
+	uint64_t	last = out->n || out->gap || out->reset ? out->last :
+			    out->cursor;
 
 	if (reply_head(b, 200, "application/json; charset=utf-8", NULL) == -1 ||
 	    buf_printf(b, "{\"room\":\"%s\",\"events\":[", room) == -1 ||

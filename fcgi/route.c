@@ -398,9 +398,7 @@ h_stream(struct route_ctx *ctx, struct request *r)
 		r->fd = -1;
 		goto out;
 	}
-	if (out->n > 0)
-		a.cursor = out->ev[out->n - 1].id;
-	else if (out->reset)
+	if (out->n > 0 || out->gap || out->reset)
 		a.cursor = out->last;
 	park(ctx, r, &a, PARK_STREAM, mono_ms() + opt.lifetime * 1000LL);
 out:

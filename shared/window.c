@@ -64,6 +64,8 @@ ring_put(struct window *w, uint64_t pos, const char *p, size_t len)
 	uint64_t	off = pos % w->hdr->size;
 	size_t		n = len;
 
+	if (len == 0)
+		return;
 	if (off + n > w->hdr->size)
 		n = w->hdr->size - off;
 	memcpy(w->ring + off, p, n);
@@ -93,6 +95,32 @@ window_evict(struct window *w)
 	STORE(&h->first, first);
 }
 
+/* Stores record id (a+b, placeholder if empty), evicting what it needs. */
+static void
+window_put(struct window *w, uint64_t id, uint32_t type, const char *a,
+    size_t alen, const char *b, size_t blen)
+{
+	struct window_hdr	*h = w->hdr;
+	struct window_idx	*e;
+	size_t			 total = alen + blen;
+
+	while (h->first <= h->last && (id - h->first >= h->cap ||
+	    h->head + total - h->tail > h->size))
+		window_evict(w);
+	FENCE_REL();		/* readers see first move before bytes change */
+	ring_put(w, h->head, a, alen);
+	ring_put(w, h->head + alen, b, blen);
+	e = &w->idx[id % h->cap];
+	e->id = id;
+	e->pos = h->head;
+	e->len = (uint32_t)total;
+	e->type = type;
+	if (h->first > h->last)		/* was empty */
+		h->tail = h->head;
+	h->head += total;
+	STORE(&h->last, id);
+}
+
 /*
  * Appends an event whose JSON without id is body (it starts with '{').
  * The caller holds the lock. Returns the new id, or -1 with EMSGSIZE.
@@ -105,15 +133,15 @@ window_append(struct window *w, uint32_t type, const char *body, size_t len)
 
 /*
  * Appends the event id, which another host numbered (memcached mode). An id
- * already held is ignored (0); an id beyond last+1 means the ones between
- * never came: everything older leaves the window, and readers get a gap.
+ * already held is ignored (0); ids between last and id never came: they
+ * are held as empty placeholders, which readers skip (a gap if it is the
+ * first they would return).
  */
 int64_t
 window_append_at(struct window *w, uint64_t id, uint32_t type,
     const char *body, size_t len)
 {
 	struct window_hdr	*h = w->hdr;
-	struct window_idx	*e;
 	char			 prefix[ID_PREFIX_MAX];
 	size_t			 plen, total;
 
@@ -126,25 +154,13 @@ window_append_at(struct window *w, uint64_t id, uint32_t type,
 	total = plen + len - 1;
 	if (total > h->size)
 		return errno = EMSGSIZE, -1;
-	if (id > h->last + 1) {		/* a hole: nothing older is whole */
+	if (id - h->last - 1 >= h->cap) {	/* a hole wider than the window */
 		h->tail = h->head;
 		STORE(&h->first, id);
 	}
-	while (h->first <= h->last && (id - h->first >= h->cap ||
-	    h->head + total - h->tail > h->size))
-		window_evict(w);
-	FENCE_REL();		/* readers see first move before bytes change */
-	ring_put(w, h->head, prefix, plen);
-	ring_put(w, h->head + plen, body + 1, len - 1);
-	e = &w->idx[id % h->cap];
-	e->id = id;
-	e->pos = h->head;
-	e->len = (uint32_t)total;
-	e->type = type;
-	if (h->first > h->last)		/* was empty */
-		h->tail = h->head;
-	h->head += total;
-	STORE(&h->last, id);
+	while (h->last + 1 < id)	/* ids that never came: placeholders */
+		window_put(w, h->last + 1, 0, NULL, 0, NULL, 0);
+	window_put(w, id, type, prefix, plen, body + 1, len - 1);
 	return (int64_t)id;
 }
 
@@ -190,6 +206,8 @@ window_read_once(const struct window *w, uint64_t cursor,
 			torn = id;	/* evicted meanwhile, or a bug */
 			continue;
 		}
+		if (e.len == 0)
+			continue;	/* an id that never came */
 		ring_get(w, e.pos, out->buf + out->bytes, e.len);
 		ev->id = id;
 		ev->off = (uint32_t)out->bytes;
@@ -211,7 +229,8 @@ window_read_once(const struct window *w, uint64_t cursor,
 		    (out->n - keep) * sizeof *out->ev);
 		out->n -= keep;
 	}
-	out->gap = !out->reset && last > cursor && cursor + 1 < first;
+	out->gap = !out->reset && last > cursor &&
+	    (out->n == 0 || out->ev[0].id > cursor + 1);
 	return 0;
 }
 

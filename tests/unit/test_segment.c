@@ -42,6 +42,11 @@ struct concurrent {		/* shared by the processes of one case */
 	uint64_t	reads;
 	uint64_t	gaps;
 	char		reader_fail[256];
+	int		writers_done;	/* set once every writer exited */
+	uint64_t	whole_reads;	/* whole-window reads of the hammer */
+	uint64_t	whole_events;
+	uint64_t	whole_nonempty;	/* reads that returned events */
+	char		hammer_fail[256];
 };
 
 static const char *new_name(void);
@@ -56,6 +61,7 @@ static int	reader_check_event(const char *, size_t, uint64_t,
 		    int *, char *, size_t);
 static void	reader_run(const char *, int, struct concurrent *);
 static void	writer_run(const char *, int, struct concurrent *);
+static void	hammer_run(const char *, int, struct concurrent *);
 
 /* A fresh segment name, remembered so main can unlink it. */
 static const char *
@@ -281,6 +287,62 @@ reader_run(const char *name, int ri, struct concurrent *c)
 	_exit(0);
 }
 
+/*
+ * Reads the whole window (cursor 0) again and again while the writers
+ * overwrite its oldest bytes: every event handed back must be whole. The
+ * check is on bytes, cheap enough to read often: {"id":N, in front and
+ * the text its writer sent.
+ */
+static void
+hammer_run(const char *name, int ri, struct concurrent *c)
+{
+	struct segment		 sg;
+	struct window_out	 out;
+	char			 err[256], want[160], text[128];
+	size_t			 i, tl;
+
+	if (open_seg(&sg, name, 0, 0, 0, false, err, sizeof(err)) == -1 ||
+	    window_out_alloc(&out, sg.hdr->cap, sg.hdr->ring) == -1)
+		_exit(1);
+	while (!__atomic_load_n(&c->writers_done, __ATOMIC_ACQUIRE)) {
+		if (segment_read(&sg, ri, 0, &out) == -1)
+			continue;
+		c->whole_reads++;
+		for (i = 0; i < out.n; i++) {
+			const struct window_ev	*ev = &out.ev[i];
+			const char		*p = out.buf + ev->off, *t;
+			int			 n, w, k;
+
+			n = snprintf(want, sizeof(want), "{\"id\":%llu,",
+			    (unsigned long long)ev->id);
+			t = memmem(p, ev->len, "\"text\":\"", 8);
+			if ((i > 0 && ev->id != out.ev[i - 1].id + 1) ||
+			    ev->len < (size_t)n + 2 ||
+			    memcmp(p, want, (size_t)n) != 0 ||
+			    p[ev->len - 1] != '}' || t == NULL ||
+			    sscanf(t + 8, "%d:%d:", &w, &k) != 2 ||
+			    w < 0 || w >= WRITERS || k < 0 ||
+			    k >= PER_WRITER)
+				goto torn;
+			tl = writer_text(w, k, text, sizeof(text));
+			n = snprintf(want, sizeof(want), "\"text\":\"%s\"}",
+			    text);
+			if ((size_t)(p + ev->len - t) != (size_t)n ||
+			    memcmp(t, want, (size_t)n) != 0 || tl == 0)
+				goto torn;
+			continue;
+torn:
+			snprintf(c->hammer_fail, sizeof(c->hammer_fail),
+			    "torn event %llu: %.*s", (unsigned long long)ev->id,
+			    (int)(ev->len > 120 ? 120 : ev->len), p);
+			_exit(1);
+		}
+		c->whole_events += out.n;
+		c->whole_nonempty += out.n > 0;
+	}
+	_exit(0);
+}
+
 static void
 writer_run(const char *name, int w, struct concurrent *c)
 {
@@ -323,7 +385,7 @@ segment_publishes_contiguous_ids_across_processes(void)
 	const char		*name = new_name();
 	char			 err[256];
 	uint8_t			*got;
-	pid_t			 pids[WRITERS + 1];
+	pid_t			 pids[WRITERS + 2];
 	int			 ri, w, i, st, ok = 1;
 	uint64_t		 seen = 0, id;
 
@@ -336,21 +398,33 @@ segment_publishes_contiguous_ids_across_processes(void)
 	CHECK((pids[WRITERS] = fork()) != -1);
 	if (pids[WRITERS] == 0)
 		reader_run(name, ri, c);
+	CHECK((pids[WRITERS + 1] = fork()) != -1);
+	if (pids[WRITERS + 1] == 0)
+		hammer_run(name, ri, c);
 	for (w = 0; w < WRITERS; w++) {
 		CHECK((pids[w] = fork()) != -1);
 		if (pids[w] == 0)
 			writer_run(name, w, c);
 	}
-	for (w = 0; w <= WRITERS; w++) {
+	for (w = 0; w <= WRITERS + 1; w++) {
+		if (w == WRITERS)
+			__atomic_store_n(&c->writers_done, 1,
+			    __ATOMIC_RELEASE);
 		CHECK(waitpid(pids[w], &st, 0) == pids[w]);
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-			fprintf(stderr, "%s %d: status %d errno %d %s\n",
-			    w == WRITERS ? "reader" : "writer", w, st,
+			fprintf(stderr, "%s %d: status %d errno %d %s%s\n",
+			    w < WRITERS ? "writer" : "reader", w, st,
 			    w < WRITERS ? c->pub_errno[w] : 0,
-			    w == WRITERS ? c->reader_fail : "");
+			    w == WRITERS ? c->reader_fail : "",
+			    w == WRITERS + 1 ? c->hammer_fail : "");
 			ok = 0;
 		}
 	}
+	fprintf(stderr, "whole-window reader: %llu reads, %llu with events, "
+	    "%llu events\n", (unsigned long long)c->whole_reads,
+	    (unsigned long long)c->whole_nonempty,
+	    (unsigned long long)c->whole_events);
+	CHECK(c->whole_nonempty > 0);
 	CHECK(ok);
 	/* publishers: each id once, each writer's own ids increasing */
 	CHECK((got = calloc(TOTAL + 1, 1)) != NULL);

@@ -85,7 +85,7 @@ async function openChat(browser, room, nick, opts = {}) {
   return c;
 }
 
-async function waitLive(c, ms = 15000) {
+async function waitLive(c, ms = 20000) {
   await c.page.waitForSelector('#status[data-state="live"]', { timeout: ms });
 }
 

@@ -5,31 +5,45 @@
 const t = require('./lib');
 const { assert, until, sleep } = t;
 
+async function fastSends(a) {
+  return a.page.evaluate(async () => {
+    const ta = document.getElementById('text'), err = document.getElementById('send-error');
+    const send = document.getElementById('send');
+    const tick = () => new Promise((res) => setTimeout(res, 1));
+    const t0 = performance.now();
+    for (let i = 1; i <= 12; i++) {
+      const text = `fast ${i}`;
+      ta.value = text;
+      ta.dispatchEvent(new Event('input', { bubbles: true }));
+      ta.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', code: 'Enter', bubbles: true, cancelable: true }));
+      const s = performance.now();
+      while (send.disabled && performance.now() - s < 10000) await tick();
+      if (!err.hidden) {
+        return { at: i, text, error: err.textContent, kind: err.dataset.kind, value: ta.value, ms: performance.now() - t0 };
+      }
+    }
+    return { at: null, ms: performance.now() - t0 };
+  });
+}
+
 (async () => {
   const browser = await t.launch();
   await t.test('browser: 12 fast sends show the rate-limit notice and keep the unsent text', async () => {
-    const a = await t.openChat(browser, 'rate', 'ana');
     // Type and press Enter through the page's own handlers, as fast as the
-    // page accepts (each send waits for the server's answer).
-    const r = await a.page.evaluate(async () => {
-      const ta = document.getElementById('text'), err = document.getElementById('send-error');
-      const send = document.getElementById('send');
-      const tick = () => new Promise((res) => setTimeout(res, 1));
-      const t0 = performance.now();
-      for (let i = 1; i <= 12; i++) {
-        const text = `fast ${i}`;
-        ta.value = text;
-        ta.dispatchEvent(new Event('input', { bubbles: true }));
-        ta.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', code: 'Enter', bubbles: true, cancelable: true }));
-        const s = performance.now();
-        while (send.disabled && performance.now() - s < 10000) await tick();
-        if (!err.hidden) {
-          return { at: i, text, error: err.textContent, kind: err.dataset.kind, value: ta.value, ms: performance.now() - t0 };
-        }
-      }
-      return { at: null, ms: performance.now() - t0 };
-    });
-    console.error(`  rate: ${JSON.stringify(r)}`);
+    // page accepts (each send waits for the server's answer).  12 sends
+    // cross the limit only if they take under 0.4 s (10 + 5/s refill): on
+    // a machine too loaded for that the server is right to take them all,
+    // so that attempt proves nothing and is made again (after the bucket
+    // refilled), at most 3 times.  Nothing else is retried.
+    let a, r;
+    for (let attempt = 1; ; attempt++) {
+      a = await t.openChat(browser, `rate${attempt}`, 'ana');
+      r = await fastSends(a);
+      console.error(`  rate, attempt ${attempt}: ${JSON.stringify(r)}`);
+      if (r.at !== null || r.ms < 400 || attempt === 3) break;
+      await a.ctx.close();
+      await sleep(2500);
+    }
     assert(r.at !== null, `12 sends in ${Math.round(r.ms)} ms were all accepted`);
     assert(r.at >= 10, `rejected already at send ${r.at} (burst is 10)`);
     assert(r.kind === 'rate' && /wait \d+ seconds?/.test(r.error), `notice shown: "${r.error}"`);

@@ -10,6 +10,8 @@ async function live(c) {
 }
 
 async function restartCase(browser, room, query) {
+  const t0 = Date.now();
+  const step = (what) => console.error(`  ${room} +${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
   const a = await t.openChat(browser, room, 'ana', { query });
   const b = await t.openChat(browser, room, 'bo', { query });
   const sent = [];
@@ -22,7 +24,9 @@ async function restartCase(browser, room, query) {
   await t.waitText(b, 'before 4');
   const was = { as: a.streams, ap: a.polls, bs: b.streams, bp: b.polls };
 
+  step('restarting the responder');
   await t.control('restart');
+  step('restarted');
   // Stored right after the restart, most likely before the pages are back.
   for (let i = 1; i <= 3; i++) {
     const text = `while reconnecting ${i}`;
@@ -35,6 +39,7 @@ async function restartCase(browser, room, query) {
       `${c.nick} did not reconnect by itself (stream requests ${c.streams - s}, listen requests ${c.polls - p})`, 30000);
     await t.waitText(c, 'while reconnecting 3', 'cy', 30000);
   }
+  step('both pages reconnected and show what was sent meanwhile');
   await t.say(b, 'after 1'); sent.push('after 1');
   await t.waitText(a, 'after 1', 'bo');
   await t.say(a, 'after 2'); sent.push('after 2');
@@ -47,6 +52,7 @@ async function restartCase(browser, room, query) {
     await t.assertNoDuplicates(c);
     assert(c.dialogs.length === 0 && c.errors.length === 0, `${c.nick}: dialog or page error: ${c.errors[0] || c.dialogs[0]}`);
   }
+  step('conversation checked');
   // The stored history survived the restart: a new page shows all of it.
   const c = await t.openChat(browser, room, 'dee', { query });
   await t.waitText(c, 'after 2');

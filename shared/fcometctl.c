@@ -22,6 +22,7 @@
 #include <json-c/json.h>
 
 #include "event.h"
+#include "log.h"
 #include "segment.h"
 #include "window.h"
 
@@ -67,6 +68,7 @@ static void	cmd_send(char **);
 static void	cmd_purge(char **);
 static void	cmd_unlink(char **);
 static void	cmd_hold_lock(char **);
+static void	since_args(int *, char **);
 
 static struct ctl		 ctl;
 static volatile sig_atomic_t	 ctl_stop;
@@ -118,7 +120,8 @@ usage(int status)
 "  --rooms N       rooms in the room table   > segment; checked against\n"
 "  --max-text N    largest text in bytes    /  an existing one\n"
 "  --help, --version\n"
-"A TEXT that begins with '-' goes after '--'.\n");
+"Options go before COMMAND (dump's --since after it too); the words after\n"
+"COMMAND are taken as they are, a TEXT that begins with '-' included.\n");
 	exit(status);
 }
 
@@ -720,14 +723,41 @@ cmd_hold_lock(char **argv)
 	segment_unlock(&ctl.sg);
 }
 
+/* Takes dump's --since N (or --since=N) out of the words after the verb. */
+static void
+since_args(int *argc, char **argv)
+{
+	const char	*v;
+	int		 i, n = 1;
+
+	for (i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--since") == 0) {
+			if (i + 1 >= *argc) {
+				fprintf(stderr, "fcometctl: --since needs N\n");
+				usage(2);
+			}
+			v = argv[++i];
+		} else if (strncmp(argv[i], "--since=", 8) == 0)
+			v = argv[i] + 8;
+		else {
+			argv[n++] = argv[i];
+			continue;
+		}
+		ctl.since = ctl_number(v, "--since", 0, EVENT_ID_MAX);
+		ctl.since_set = true;
+	}
+	*argc = n;
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct ctl_cmd	*cmd;
 	int			 ch;
 
+	log_init("fcometctl", 0);
 	ctl.opts.name = "default";
-	while ((ch = getopt_long(argc, argv, "", ctl_longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+", ctl_longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 			ctl.opts.name = optarg;
@@ -772,6 +802,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "fcometctl: unknown command: %s\n", argv[0]);
 		usage(2);
 	}
+	if (cmd->fn == cmd_dump)
+		since_args(&argc, argv);
 	if (argc - 1 != cmd->nargs || (ctl.since_set && cmd->fn != cmd_dump)) {
 		fprintf(stderr, "fcometctl: %s: wrong arguments\n", cmd->name);
 		usage(2);

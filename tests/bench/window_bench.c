@@ -175,10 +175,13 @@ bench_prepared(struct bench *b)
 	    (double)n, t, "inserts");
 }
 
-/* Forks a child that runs fn and leaves with _exit: no atexit, no flush. */
+/*
+ * Forks a writer that waits for EOF on gate[0] (if gate is not NULL),
+ * publishes and leaves with _exit: no atexit, no flush.
+ */
 static pid_t
-bench_fork(struct bench *b, int gate, struct bench_shared *sh, int slot,
-    uint64_t count)
+bench_fork(struct bench *b, const int *gate, struct bench_shared *sh,
+    int slot, uint64_t count)
 {
 	pid_t	pid;
 	char	c;
@@ -188,8 +191,11 @@ bench_fork(struct bench *b, int gate, struct bench_shared *sh, int slot,
 		err(1, "fork");
 	if (pid != 0)
 		return pid;
-	if (gate != -1 && read(gate, &c, 1) == -1)	/* EOF: go */
-		_exit(1);
+	if (gate != NULL) {
+		close(gate[1]);		/* or EOF never comes */
+		if (read(gate[0], &c, 1) == -1)
+			_exit(1);
+	}
 	sh->done[slot] = bench_publish(b, count, &sh->stop);
 	_exit(0);
 }
@@ -218,7 +224,7 @@ bench_two(struct bench *b, struct bench_shared *sh)
 	if (pipe(gate) == -1)
 		err(1, "pipe");
 	for (i = 0; i < BENCH_WRITERS; i++)
-		pid[i] = bench_fork(b, gate[0], sh, i, b->count / BENCH_WRITERS);
+		pid[i] = bench_fork(b, gate, sh, i, b->count / BENCH_WRITERS);
 	close(gate[0]);
 	t0 = bench_now();
 	close(gate[1]);
@@ -273,7 +279,7 @@ bench_reader(struct bench *b, struct bench_shared *sh)
 	segment_window(&b->sg, r, &w);
 	if (window_out_alloc(&out, b->sg.hdr->cap, b->sg.hdr->ring) == -1)
 		err(1, "window_out_alloc");
-	pid = bench_fork(b, -1, sh, BENCH_WRITERS, UINT64_MAX);
+	pid = bench_fork(b, NULL, sh, BENCH_WRITERS, UINT64_MAX);
 	while (window_last(&w) < BENCH_NEWEST)
 		segment_wait(&b->sg, segment_change(&b->sg), 100);
 	t0 = bench_now();

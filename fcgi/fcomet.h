@@ -27,6 +27,8 @@ struct options {
 	int		 grace;		/* s */
 	int		 lifetime;	/* s, of a stream */
 	bool		 trust_remote_user;
+	const char	*memcached;	/* servers, or NULL: the shm store */
+	const char	*mc_prefix;	/* of memcached keys */
 	const char	*pidfile;
 	bool		 daemon;
 	bool		 check_only;
@@ -37,5 +39,6 @@ struct options {
 extern struct options	opt;
 
 int	worker_main(int listen_fd, int slot);
+int	relay_main(void);
 
 #endif

@@ -26,8 +26,10 @@
 #include "fcomet.h"
 #include "log.h"
 #include "park.h"
+#include "store.h"
 
-#define WORKERS_MAX	(SEGMENT_SLOTS / 2)	/* room for a SIGHUP's new set */
+#define WORKERS_MAX	(SEGMENT_SLOTS / 2 - 1)	/* room for a SIGHUP's new set */
+#define RELAY_SLOT	(SEGMENT_SLOTS - 1)	/* memcached mode: the relay */
 #define BACKOFF_MAX_MS	10000
 #define STOP_WAIT_MS	1800
 
@@ -76,6 +78,9 @@ usage(int code)
 "  --grace S               presence grace period (default 10)\n"
 "  --stream-lifetime S     end streams after S seconds (default 600)\n"
 "  --trust-remote-user     the nick of /send is the web server's REMOTE_USER\n"
+"  --memcached HOST:PORT[,HOST:PORT...]  share ids and events with the other\n"
+"                          hosts of the site through memcached\n"
+"  --memcached-prefix P    prefix of the memcached keys (default fcomet)\n"
 "  --pidfile FILE          write the master's pid there\n"
 "  --daemon                detach from the terminal\n"
 "  -t                      check options and segment, then exit\n"
@@ -136,7 +141,8 @@ options(int argc, char **argv)
 {
 	enum { O_SOCKET = 256, O_MODE, O_SGROUP, O_GROUP, O_WORKERS, O_NAME,
 	    O_WINDOW, O_ROOMS, O_TEXT, O_RATE, O_TMAX, O_PING, O_GRACE,
-	    O_LIFE, O_TRUST, O_PID, O_DAEMON, O_DEBUG, O_HELP, O_VERSION };
+	    O_LIFE, O_TRUST, O_PID, O_DAEMON, O_DEBUG, O_HELP, O_VERSION,
+	    O_MC, O_MCPREFIX };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, O_SOCKET },
 		{ "socket-mode", required_argument, NULL, O_MODE },
@@ -153,6 +159,8 @@ options(int argc, char **argv)
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "stream-lifetime", required_argument, NULL, O_LIFE },
 		{ "trust-remote-user", no_argument, NULL, O_TRUST },
+		{ "memcached", required_argument, NULL, O_MC },
+		{ "memcached-prefix", required_argument, NULL, O_MCPREFIX },
 		{ "pidfile", required_argument, NULL, O_PID },
 		{ "daemon", no_argument, NULL, O_DAEMON },
 		{ "debug", no_argument, NULL, O_DEBUG },
@@ -211,6 +219,8 @@ options(int argc, char **argv)
 			    "--stream-lifetime");
 			break;
 		case O_TRUST: opt.trust_remote_user = true; break;
+		case O_MC: opt.memcached = optarg; break;
+		case O_MCPREFIX: opt.mc_prefix = optarg; break;
 		case O_PID: opt.pidfile = optarg; break;
 		case O_DAEMON: opt.daemon = true; break;
 		case 't': opt.check_only = true; break;
@@ -333,7 +343,7 @@ spawn(int i)
 		close(sig_fd);
 		sigemptyset(&set);
 		sigprocmask(SIG_SETMASK, &set, NULL);
-		_exit(worker_main(listen_fd, i));
+		_exit(i == RELAY_SLOT ? relay_main() : worker_main(listen_fd, i));
 	}
 	slots[i].pid = pid;
 	slots[i].retiring = false;
@@ -344,7 +354,7 @@ spawn(int i)
 static int
 free_slot(void)
 {
-	for (int i = 0; i < SEGMENT_SLOTS; i++)
+	for (int i = 0; i < RELAY_SLOT; i++)
 		if (slots[i].pid == 0 && slots[i].respawn_at == 0)
 			return i;
 	return -1;
@@ -391,7 +401,7 @@ replace_workers(struct segment *sg)
 {
 	int	old[SEGMENT_SLOTS], n = 0;
 
-	for (int i = 0; i < SEGMENT_SLOTS; i++)
+	for (int i = 0; i < RELAY_SLOT; i++)
 		if (slots[i].pid != 0 && !slots[i].retiring)
 			old[n++] = i;
 	log_info("SIGHUP: replacing %d workers", n);
@@ -498,6 +508,13 @@ main(int argc, char **argv)
 	opt.seg.create = true;
 	if (segment_open(&sg, &opt.seg, err, sizeof err) == -1)
 		fatal("%s", err);
+	if (opt.memcached != NULL) {	/* check the server list now */
+		struct store *st = store_open(&sg, opt.memcached, opt.mc_prefix,
+		    err, sizeof err);
+		if (st == NULL)
+			fatal("%s", err);
+		store_close(st);
+	}
 	if (opt.check_only) {
 		printf("fcomet: options and segment %s ok\n", sg.name);
 		return 0;
@@ -526,6 +543,8 @@ main(int argc, char **argv)
 	    opt.socket ? opt.socket : "fd 0");
 	for (int i = 0; i < opt.workers; i++)
 		spawn(i);
+	if (opt.memcached != NULL)
+		spawn(RELAY_SLOT);
 	master_loop(&sg);
 	if (unix_path != NULL)
 		unlink(unix_path);

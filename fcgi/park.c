@@ -32,6 +32,7 @@
 
 struct park {
 	struct segment	*sg;
+	struct store	*st;		/* the dispatcher's own */
 	int		 slot;		/* this worker's listener-count slot */
 	int		 ep;		/* epoll */
 	int		 efd;		/* eventfd: incoming requests, stop */
@@ -124,13 +125,14 @@ heap_remove(struct park *pk, struct parked *p)
 }
 
 struct park *
-park_new(struct segment *sg, int slot)
+park_new(struct segment *sg, struct store *st, int slot)
 {
 	struct park	*pk;
 
 	if ((pk = calloc(1, sizeof *pk)) == NULL)
 		return NULL;
 	pk->sg = sg;
+	pk->st = st;
 	pk->slot = slot;
 	pthread_mutex_init(&pk->mu, NULL);
 	pk->rooms = calloc(sg->hdr->nrooms, sizeof *pk->rooms);
@@ -530,9 +532,9 @@ park_tick(struct park *pk)
 	for (uint32_t i = 0; i < pk->nheap; i++) {
 		struct parked *p = pk->heap[i];
 		if (p->nick != NULL && p->room >= 0)
-			segment_presence_touch(pk->sg, p->room, p->nick, now);
+			store_presence_touch(pk->st, p->room, p->nick, now);
 	}
-	segment_presence_sweep(pk->sg, now, opt.grace * 1000LL);
+	store_presence_sweep(pk->st, now, opt.grace * 1000LL);
 }
 
 static void

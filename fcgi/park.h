@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "segment.h"
+#include "store.h"
 
 enum parked_kind {
 	PARK_LISTEN,
@@ -39,7 +40,7 @@ struct parked {
 
 struct park;
 
-struct park	*park_new(struct segment *, int);
+struct park	*park_new(struct segment *, struct store *, int);
 void		 park_add(struct park *, struct parked *);
 void		 park_wake(struct park *);
 void		 park_stop(struct park *);

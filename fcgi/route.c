@@ -125,6 +125,7 @@ static int
 store_error(struct request *r)
 {
 	fail(r, 503, errno == ENOSPC ? "the room table is full" :
+	    errno == EIO ? "the store (memcached) is unreachable" :
 	    "the store is busy; try again", "Retry-After: 1\r\n");
 	return -1;
 }
@@ -251,7 +252,7 @@ h_send(struct route_ctx *ctx, struct request *r)
 	ev.nick = nickz;
 	ev.text = f.v[F_TEXT];
 	ev.textlen = f.len[F_TEXT];
-	if ((id = segment_publish(ctx->sg, &ev, &ts)) == -1) {
+	if ((id = store_publish(ctx->st, &ev, &ts)) == -1) {
 		store_error(r);
 		goto out;
 	}
@@ -326,7 +327,7 @@ wait_args(struct route_ctx *ctx, struct request *r, struct wait_args *a,
 		a->cursor = window_last(&w);
 	}
 	/* The cursor is settled: now the join, so the client gets it. */
-	if (a->nick != NULL && segment_presence_touch(ctx->sg, a->room,
+	if (a->nick != NULL && store_presence_touch(ctx->st, a->room,
 	    a->nick, event_now_ms()) == -1)
 		log_debug("presence %s: %s", a->nick, strerror(errno));
 	if (segment_read(ctx->sg, a->room, a->cursor, &ctx->out) == -1)
@@ -503,6 +504,7 @@ h_status(struct route_ctx *ctx, struct request *r)
 	struct segment_hdr	*h = sg->hdr;
 	struct buf		 b = { 0 };
 	uint64_t		 events = 0, listeners = 0, rooms = 0;
+	int			 up = store_check(ctx->st) == 0;
 
 	for (uint32_t i = 0; i < h->nrooms; i++) {
 		struct window w;
@@ -516,13 +518,15 @@ h_status(struct route_ctx *ctx, struct request *r)
 			events += last - first + 1;
 		listeners += segment_listeners(sg, (int)i);
 	}
-	reply_head(&b, 200, "application/json; charset=utf-8", NULL);
-	buf_printf(&b, "{\"version\":\"%s\",\"store\":\"shm\",\"uptime_s\":%lld,"
-	    "\"workers\":%d,\"listeners\":%llu,\"rooms\":%llu,\"events\":%llu,"
-	    "\"segment\":\"%s\",\"rooms_total\":%u,\"window\":%u,"
-	    "\"sends\":%llu,\"joins\":%llu,\"leaves\":%llu,"
-	    "\"rate_limited\":%llu,\"lock_timeouts\":%llu,"
-	    "\"recoveries\":%llu,\"room_full\":%llu}", PACKAGE_VERSION,
+	reply_head(&b, up ? 200 : 503, "application/json; charset=utf-8",
+	    NULL);
+	buf_printf(&b, "{\"version\":\"%s\",\"store\":\"%s\","
+	    "\"uptime_s\":%lld,\"workers\":%d,\"listeners\":%llu,"
+	    "\"rooms\":%llu,\"events\":%llu,\"segment\":\"%s\","
+	    "\"rooms_total\":%u,\"window\":%u,\"sends\":%llu,\"joins\":%llu,"
+	    "\"leaves\":%llu,\"rate_limited\":%llu,\"lock_timeouts\":%llu,"
+	    "\"recoveries\":%llu,\"room_full\":%llu", PACKAGE_VERSION,
+	    store_kind(ctx->st),
 	    (long long)((event_now_ms() - opt.started) / 1000), opt.workers,
 	    (unsigned long long)listeners, (unsigned long long)rooms,
 	    (unsigned long long)events, sg->name, h->nrooms, h->cap,
@@ -532,5 +536,14 @@ h_status(struct route_ctx *ctx, struct request *r)
 	    (unsigned long long)h->c.lock_timeouts,
 	    (unsigned long long)h->c.recoveries,
 	    (unsigned long long)h->c.room_full);
+	if (opt.memcached != NULL)
+		buf_printf(&b, ",\"memcached\":%s,\"relay_lag_ms\":%llu,"
+		    "\"relayed\":%llu,\"holes\":%llu,\"mc_errors\":%llu",
+		    up ? "\"up\"" : "\"down\"",
+		    (unsigned long long)h->c.relay_lag_ms,
+		    (unsigned long long)h->c.relayed,
+		    (unsigned long long)h->c.holes,
+		    (unsigned long long)h->c.mc_errors);
+	buf_str(&b, "}");
 	respond(r, &b);
 }

@@ -7,6 +7,7 @@
 
 #include "park.h"
 #include "segment.h"
+#include "store.h"
 
 struct request {
 	int		 fd;		/* the FastCGI connection, ours now */
@@ -27,6 +28,7 @@ struct request {
 
 struct route_ctx {			/* one per accept thread */
 	struct segment		*sg;
+	struct store		*st;		/* this thread's */
 	struct park		*pk;
 	struct window_out	 out;
 };

@@ -26,6 +26,7 @@
 
 struct worker {
 	struct segment	 sg;
+	struct store	*st;		/* the dispatcher's */
 	struct park	*pk;
 	int		 listen_fd;
 	volatile int	 stop;
@@ -136,8 +137,12 @@ accept_main(void *arg)
 	struct route_ctx	 ctx = { .sg = &w.sg, .pk = w.pk };
 	FCGX_Request		 req;
 	sigset_t		 set;
+	char			 err[256];
 
 	(void)arg;
+	if ((ctx.st = store_open(&w.sg, opt.memcached, opt.mc_prefix, err,
+	    sizeof err)) == NULL)
+		fatal("%s", err);
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
@@ -165,6 +170,7 @@ accept_main(void *arg)
 		request_free(&r);
 	}
 	window_out_free(&ctx.out);
+	store_close(ctx.st);
 	return NULL;
 }
 
@@ -198,7 +204,10 @@ worker_main(int listen_fd, int slot)
 	if (segment_open(&w.sg, &opt.seg, err, sizeof err) == -1)
 		fatal("%s", err);
 	segment_listeners_clear(&w.sg, slot);
-	if ((w.pk = park_new(&w.sg, slot)) == NULL)
+	if ((w.st = store_open(&w.sg, opt.memcached, opt.mc_prefix, err,
+	    sizeof err)) == NULL)
+		fatal("%s", err);
+	if ((w.pk = park_new(&w.sg, w.st, slot)) == NULL)
 		fatal("dispatcher: %s", strerror(errno));
 	FCGX_Init();
 	memset(&sa, 0, sizeof sa);
@@ -235,6 +244,7 @@ worker_main(int listen_fd, int slot)
 	segment_notify(&w.sg);
 	pthread_join(w.waker, NULL);
 	park_free(w.pk);
+	store_close(w.st);
 	segment_listeners_clear(&w.sg, slot);
 	segment_close(&w.sg);
 	return 0;

@@ -713,19 +713,23 @@ segment_presence_sweep(struct segment *sg, int64_t now, int64_t grace)
 	return left;
 }
 
-/* Stores an event another host numbered; see window_append_at. */
+/*
+ * Stores an event another host numbered (see window_append_at); unless
+ * holes is set, only if it comes right after the room's last id.
+ */
 int64_t
 segment_append_at(struct segment *sg, int ri, uint64_t id, uint32_t type,
-    const char *body, size_t len)
+    const char *body, size_t len, bool holes)
 {
 	struct window	w;
-	int64_t		rc;
+	int64_t		rc = 0;
 
 	if (segment_lock(sg, 1500) == -1)
 		return -1;
 	segment_window(sg, ri, &w);
 	sg->hdr->owner_room = ri;
-	rc = window_append_at(&w, id, type, body, len);
+	if (holes || id == w.hdr->last + 1)
+		rc = window_append_at(&w, id, type, body, len);
 	sg->hdr->owner_room = -1;
 	segment_unlock(sg);
 	if (rc > 0)

@@ -1,0 +1,247 @@
+/*
+ * relay.c: memcached mode. A child of the master that mirrors into this
+ * host's segment the events other hosts stored, in id order, so local
+ * listeners are woken exactly as for a local send. Idle, it reads one key
+ * (the site's sequence counter) every RELAY_TICK_MS; when it moves, it
+ * fetches the room counters in one multi-get and the missing events in
+ * another. An id taken but never stored is waited for HOLE_WAIT_MS, then
+ * skipped: a gap, never a hang or a reordering.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libmemcached/memcached.h>
+
+#include "fcomet.h"
+#include "log.h"
+#include "park.h"
+#include "store.h"
+
+#define RELAY_TICK_MS	30
+#define RELAY_FULL_MS	2000	/* look at every room even if seq is still */
+#define HOLE_WAIT_MS	1500	/* an id taken but not stored: then a gap */
+#define RELAY_BATCH	256	/* events fetched per multi-get */
+
+struct relay {
+	struct store	*st;
+	struct segment	*sg;
+	bool		*known;		/* rooms of the site's room list */
+	int64_t		*missing;	/* per room: ms since an id is missing */
+};
+
+static uint64_t
+mc_get_number(struct relay *rl, const char *key, int *err)
+{
+	memcached_return_t	 rc;
+	size_t			 len;
+	uint32_t		 flags;
+	char			*v;
+	uint64_t		 n = 0;
+
+	v = memcached_get(rl->st->mc, key, strlen(key), &len, &flags, &rc);
+	*err = memcached_failed(rc) && rc != MEMCACHED_NOTFOUND;
+	if (v != NULL)
+		n = strtoull(v, NULL, 10);
+	free(v);
+	return n;
+}
+
+/* Reads the site's room list into known[], creating the rooms here. */
+static void
+relay_rooms(struct relay *rl)
+{
+	memcached_return_t	 rc;
+	char			 key[128], *v, *line, *save = NULL;
+	size_t			 len;
+	uint32_t		 flags;
+	int			 ri;
+
+	store_mc_key(rl->st, key, sizeof key, "rooms", NULL, 0);
+	v = memcached_get(rl->st->mc, key, strlen(key), &len, &flags, &rc);
+	if (v == NULL)
+		return;
+	for (line = strtok_r(v, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		const char *why;
+		if (event_check_room(line, strlen(line), &why) != 0)
+			continue;
+		if ((ri = segment_room_get(rl->sg, line)) != -1)
+			rl->known[ri] = true;
+	}
+	free(v);
+}
+
+/* The lag of a relayed event, from the "ts" its JSON starts with. */
+static void
+relay_lag(struct relay *rl, const char *body)
+{
+	long long	ts;
+
+	if (sscanf(body, "{\"ts\":%lld", &ts) == 1)
+		__atomic_store_n(&rl->sg->hdr->c.relay_lag_ms,
+		    (uint64_t)(event_now_ms() - ts), __ATOMIC_RELAXED);
+}
+
+/*
+ * Fetches room ri's events after its local last up to upto and stores
+ * them in order. Returns true if it waits on a missing id.
+ */
+static bool
+relay_fetch(struct relay *rl, int ri, uint64_t upto)
+{
+	struct window		 w;
+	const char		*room = rl->sg->rooms[ri].name;
+	char			 keys[RELAY_BATCH][160];
+	const char		*kp[RELAY_BATCH];
+	size_t			 kl[RELAY_BATCH];
+	char			*vals[RELAY_BATCH] = { 0 };
+	size_t			 vlen[RELAY_BATCH];
+	memcached_result_st	*res;
+	memcached_return_t	 rc;
+	uint64_t		 from, n, id;
+	bool			 waiting = false;
+
+	segment_window(rl->sg, ri, &w);
+	from = window_last(&w) + 1;
+	if (upto >= rl->sg->hdr->cap && from < upto - rl->sg->hdr->cap + 1)
+		from = upto - rl->sg->hdr->cap + 1;	/* older: gone anyway */
+	n = upto - from + 1 > RELAY_BATCH ? RELAY_BATCH : upto - from + 1;
+	for (uint64_t i = 0; i < n; i++) {
+		store_mc_key(rl->st, keys[i], sizeof keys[i], "e", room,
+		    from + i);
+		kp[i] = keys[i];
+		kl[i] = strlen(keys[i]);
+	}
+	if (memcached_failed(rc = memcached_mget(rl->st->mc, kp, kl, n)))
+		return false;
+	while ((res = memcached_fetch_result(rl->st->mc, NULL, &rc)) != NULL) {
+		char	k[160];
+		size_t	klen = memcached_result_key_length(res);
+		if (klen >= sizeof k)
+			klen = sizeof k - 1;
+		memcpy(k, memcached_result_key_value(res), klen);
+		k[klen] = '\0';	/* not terminated by libmemcached */
+		const char *colon = strrchr(k, ':');
+		id = colon ? strtoull(colon + 1, NULL, 10) : 0;
+		if (id >= from && id < from + n && vals[id - from] == NULL &&
+		    memcached_result_length(res) >= 3) {
+			vlen[id - from] = memcached_result_length(res);
+			vals[id - from] = malloc(vlen[id - from]);
+			if (vals[id - from] != NULL)
+				memcpy(vals[id - from],
+				    memcached_result_value(res), vlen[id - from]);
+		}
+		memcached_result_free(res);
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		char *v = vals[i];
+		if (waiting) {
+			free(v);
+			continue;
+		}
+		if (v == NULL) {
+			int64_t now = mono_ms();
+			if (rl->missing[ri] == 0)
+				rl->missing[ri] = now;
+			if (now - rl->missing[ri] < HOLE_WAIT_MS) {
+				waiting = true;	/* it may still come */
+				continue;
+			}
+			__atomic_add_fetch(&rl->sg->hdr->c.holes, 1,
+			    __ATOMIC_RELAXED);
+			continue;	/* the next one found marks it a gap */
+		}
+		rl->missing[ri] = 0;
+		if (segment_append_at(rl->sg, ri, from + i, (uint32_t)v[0],
+		    v + 1, vlen[i] - 1, true) > 0) {
+			__atomic_add_fetch(&rl->sg->hdr->c.relayed, 1,
+			    __ATOMIC_RELAXED);
+			relay_lag(rl, v + 1);
+		}
+		free(v);
+	}
+	return waiting || from + n <= upto;
+}
+
+/* One pass: counters of every known room, then what is missing here. */
+static bool
+relay_pass(struct relay *rl)
+{
+	uint32_t	nrooms = rl->sg->hdr->nrooms;
+	bool		again = false;
+
+	relay_rooms(rl);
+	for (uint32_t ri = 0; ri < nrooms; ri++) {
+		char		key[128];
+		struct window	w;
+		uint64_t	counter;
+		int		err;
+
+		if (!rl->known[ri])
+			continue;
+		store_mc_key(rl->st, key, sizeof key, "n",
+		    rl->sg->rooms[ri].name, 0);
+		counter = mc_get_number(rl, key, &err);
+		segment_window(rl->sg, (int)ri, &w);
+		if (!err && counter > window_last(&w))
+			again |= relay_fetch(rl, (int)ri, counter);
+	}
+	return again;
+}
+
+int
+relay_main(void)
+{
+	struct segment	 sg;
+	struct relay	 rl = { .sg = &sg };
+	struct timespec	 tick = { 0, RELAY_TICK_MS * 1000000L };
+	sigset_t	 set;
+	char		 err[256], key[128];
+	uint64_t	 seen = UINT64_MAX;
+	int64_t		 full = 0;
+	bool		 again = false;
+
+	opt.seg.create = false;
+	if (segment_open(&sg, &opt.seg, err, sizeof err) == -1)
+		fatal("%s", err);
+	if ((rl.st = store_open(&sg, opt.memcached, opt.mc_prefix, err,
+	    sizeof err)) == NULL)
+		fatal("%s", err);
+	rl.known = calloc(sg.hdr->nrooms, sizeof *rl.known);
+	rl.missing = calloc(sg.hdr->nrooms, sizeof *rl.missing);
+	if (rl.known == NULL || rl.missing == NULL)
+		fatal("out of memory");
+	store_mc_key(rl.st, key, sizeof key, "seq", NULL, 0);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	while (sigtimedwait(&set, NULL, &tick) == -1) {
+		int		e;
+		uint64_t	seq = mc_get_number(&rl, key, &e);
+		int64_t		now = mono_ms();
+
+		__atomic_store_n(&sg.hdr->c.mc_down, (uint64_t)e,
+		    __ATOMIC_RELAXED);
+		if (e) {
+			__atomic_add_fetch(&sg.hdr->c.mc_errors, 1,
+			    __ATOMIC_RELAXED);
+			continue;
+		}
+		if (seq == seen && !again && now < full)
+			continue;
+		again = relay_pass(&rl);
+		seen = seq;
+		if (now >= full)
+			full = now + RELAY_FULL_MS;
+	}
+	free(rl.known);
+	free(rl.missing);
+	store_close(rl.st);
+	segment_close(&sg);
+	return 0;
+}

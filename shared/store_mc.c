@@ -1,0 +1,229 @@
+/*
+ * store_mc.c: the memcached store. Ids come from a counter per room
+ * (increment), each event is stored under its id, and a site-wide sequence
+ * counter tells the relays that something changed. Every call has short
+ * timeouts: a dead memcached costs milliseconds and a 503, never a hang.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libmemcached/memcached.h>
+
+#include "log.h"
+#include "store.h"
+
+#define MC_OPTIONS	" --BINARY-PROTOCOL --CONNECT-TIMEOUT=300" \
+			" --POLL-TIMEOUT=300 --RCV-TIMEOUT=300000" \
+			" --SND-TIMEOUT=300000 --RETRY-TIMEOUT=1 --TCP-NODELAY"
+
+static void
+mc_failed(struct store *st, memcached_return_t rc, const char *what)
+{
+	__atomic_add_fetch(&st->sg->hdr->c.mc_errors, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&st->sg->hdr->c.mc_down, 1, __ATOMIC_RELAXED);
+	log_debug("memcached %s: %s", what,
+	    memcached_strerror(st->mc, rc));
+	errno = EIO;
+}
+
+/* "host:port[,host:port...]" -> a memcached_st with short timeouts. */
+int
+store_mc_connect(struct store *st, const char *servers, char *err,
+    size_t errlen)
+{
+	char	 conf[1024], *list, *s, *save = NULL;
+	size_t	 n = 0;
+
+	if ((list = strdup(servers)) == NULL)
+		return -1;
+	conf[0] = '\0';
+	for (s = strtok_r(list, ",", &save); s != NULL;
+	    s = strtok_r(NULL, ",", &save)) {
+		if (strspn(s, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") != strlen(s))
+			break;
+		n += (size_t)snprintf(conf + n, sizeof conf - n, "%s--SERVER=%s",
+		    n ? " " : "", s);
+	}
+	free(list);
+	if (s != NULL || n == 0 || n + sizeof MC_OPTIONS >= sizeof conf) {
+		snprintf(err, errlen, "--memcached %s: give host:port[,...]",
+		    servers);
+		return -1;
+	}
+	strcat(conf, MC_OPTIONS);
+	if ((st->mc = memcached(conf, strlen(conf))) == NULL) {
+		snprintf(err, errlen, "memcached configuration %s refused",
+		    conf);
+		return -1;
+	}
+	return 0;
+}
+
+/* prefix:kind[:room[:id]] */
+void
+store_mc_key(const struct store *st, char *buf, size_t len, const char *kind,
+    const char *room, uint64_t id)
+{
+	if (room == NULL)
+		snprintf(buf, len, "%s:%s", st->prefix, kind);
+	else if (id == 0)
+		snprintf(buf, len, "%s:%s:%s", st->prefix, kind, room);
+	else
+		snprintf(buf, len, "%s:%s:%s:%llu", st->prefix, kind, room,
+		    (unsigned long long)id);
+}
+
+/* Remembers a room in the site's room list, so relays mirror it. */
+static void
+mc_room_known(struct store *st, const char *room)
+{
+	char			key[128], line[EVENT_ROOM_MAX + 2];
+	memcached_return_t	rc;
+
+	store_mc_key(st, key, sizeof key, "rooms", NULL, 0);
+	snprintf(line, sizeof line, "%s\n", room);
+	for (int i = 0; i < 3; i++) {
+		rc = memcached_append(st->mc, key, strlen(key), line,
+		    strlen(line), 0, 0);
+		if (rc != MEMCACHED_NOTSTORED)
+			break;
+		rc = memcached_add(st->mc, key, strlen(key), line, strlen(line),
+		    0, 0);
+		if (rc != MEMCACHED_NOTSTORED && rc != MEMCACHED_DATA_EXISTS)
+			break;
+	}
+	if (memcached_failed(rc))
+		mc_failed(st, rc, "room list");
+}
+
+/*
+ * The room's next id. A counter that is gone (new room, or memcached
+ * restarted or evicted it) starts past what this host has seen, so an id
+ * is never handed out twice.
+ */
+static int
+mc_next_id(struct store *st, const char *room, uint64_t local_last,
+    uint64_t *id)
+{
+	char			key[128];
+	memcached_return_t	rc;
+
+	store_mc_key(st, key, sizeof key, "n", room, 0);
+	rc = memcached_increment(st->mc, key, strlen(key), 1, id);
+	if (rc == MEMCACHED_NOTFOUND) {
+		uint64_t initial = local_last ? local_last + 1 +
+		    STORE_RESTART_MARGIN : 1;
+		rc = memcached_increment_with_initial(st->mc, key, strlen(key),
+		    1, initial, 0, id);
+		if (!memcached_failed(rc))
+			mc_room_known(st, room);
+	}
+	if (!memcached_failed(rc) && *id <= local_last)	/* counter behind */
+		rc = memcached_increment(st->mc, key, strlen(key),
+		    local_last - *id + 1 + STORE_RESTART_MARGIN, id);
+	if (memcached_failed(rc)) {
+		mc_failed(st, rc, "increment");
+		return -1;
+	}
+	return 0;
+}
+
+static int64_t
+mc_publish(struct store *st, const struct event *evin, int64_t *ts)
+{
+	struct event		 ev = *evin;
+	struct window		 w;
+	char			 key[160], *val;
+	size_t			 max = EVENT_JSON_MAX(st->sg->hdr->max_text) + 1;
+	ssize_t			 len;
+	uint64_t		 id, seq;
+	memcached_return_t	 rc;
+	int			 ri;
+
+	if (ev.ts == 0)
+		ev.ts = event_now_ms();
+	if ((ri = segment_room_get(st->sg, ev.room)) == -1)
+		return -1;
+	if ((val = malloc(max)) == NULL)
+		return -1;
+	val[0] = (char)ev.type;
+	if ((len = event_encode(&ev, val + 1, max - 1)) == -1)
+		goto fail;
+	segment_window(st->sg, ri, &w);
+	if (mc_next_id(st, ev.room, window_last(&w), &id) == -1)
+		goto fail;
+	store_mc_key(st, key, sizeof key, "e", ev.room, id);
+	rc = memcached_set(st->mc, key, strlen(key), val, (size_t)len + 1, 0, 0);
+	if (memcached_failed(rc)) {
+		mc_failed(st, rc, "set");	/* the id is lost: a gap */
+		goto fail;
+	}
+	store_mc_key(st, key, sizeof key, "seq", NULL, 0);
+	rc = memcached_increment_with_initial(st->mc, key, strlen(key), 1, 1,
+	    0, &seq);
+	if (memcached_failed(rc))
+		mc_failed(st, rc, "seq");	/* relays find it later */
+	else
+		__atomic_store_n(&st->sg->hdr->c.mc_down, 0, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&st->sg->hdr->c.sends, 1, __ATOMIC_RELAXED);
+	/* In order here: into the window now. Else the relay puts it there. */
+	if (segment_append_at(st->sg, ri, id, ev.type, val + 1, (size_t)len,
+	    false) == -1)
+		log_debug("local append %llu: %s", (unsigned long long)id,
+		    strerror(errno));
+	free(val);
+	if (ts != NULL)
+		*ts = ev.ts;
+	return (int64_t)id;
+fail:
+	free(val);
+	return -1;
+}
+
+static int
+mc_check(struct store *st)
+{
+	char			 key[128], *v;
+	size_t			 len;
+	uint32_t		 flags;
+	memcached_return_t	 rc;
+
+	store_mc_key(st, key, sizeof key, "seq", NULL, 0);
+	v = memcached_get(st->mc, key, strlen(key), &len, &flags, &rc);
+	free(v);
+	if (memcached_failed(rc) && rc != MEMCACHED_NOTFOUND) {
+		mc_failed(st, rc, "get");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+mc_close(struct store *st)
+{
+	memcached_free(st->mc);
+	st->mc = NULL;
+}
+
+const struct store_ops store_mc_ops = {
+	"memcached", mc_publish, mc_check, mc_close
+};
+
+/* Test hook: takes an id and stores nothing, as a sender that died. */
+int64_t
+store_mc_take_id(struct store *st, const char *room)
+{
+	struct window	w;
+	uint64_t	id;
+	int		ri;
+
+	if ((ri = segment_room_get(st->sg, room)) == -1)
+		return -1;
+	segment_window(st->sg, ri, &w);
+	if (mc_next_id(st, room, window_last(&w), &id) == -1)
+		return -1;
+	return (int64_t)id;
+}

@@ -100,8 +100,8 @@ fc_wait_for() {
 	done
 }
 
-fc_port_open() {	# fc_port_open PORT
-	python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2>/dev/null
+fc_port_open() {	# fc_port_open PORT: is 127.0.0.1:PORT accepting?
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 # fc_spawn SOCK NAME [fcomet options]: start a responder on unix socket

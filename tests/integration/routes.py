@@ -3,7 +3,7 @@
 PROTOCOL.md through a real web server (SERVER is nginx or apache).
 
 Set up by routes.inc:
-  /chat/, /x/y/chat/  the main responder: --rate 0 --window 8 --grace 1
+  /chat/, /x/y/chat/  the main responder: --rate 0 --window 8 --grace 2
                       --ping 2 --timeout-max 3
   /trust/chat/        a --trust-remote-user --rate 1/2 responder, no auth
   /auth/chat/         the same responder behind Basic auth (ana:pw)
@@ -542,8 +542,8 @@ def t_presence():
     r = get("/chat/who?" + q(room=R))
     ok("/who lists present nicks sorted by bytes (trimmed)",
        r.json() == {"room": R, "nicks": ["ana", "bo", "zed", "Émile"]}, repr(r))
-    # --grace 1: all leave within ~1 s of their last request ending.
-    deadline = time.monotonic() + 5
+    # --grace 2: all leave within ~2 s of their last request ending.
+    deadline = time.monotonic() + 8
     nicks = None
     while time.monotonic() < deadline:
         nicks = (get("/chat/who?" + q(room=R)).json() or {}).get("nicks")

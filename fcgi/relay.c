@@ -153,7 +153,9 @@ relay_fetch(struct relay *rl, int ri, uint64_t upto)
 			}
 			__atomic_add_fetch(&rl->sg->hdr->c.holes, 1,
 			    __ATOMIC_RELAXED);
-			continue;	/* the next one found marks it a gap */
+			segment_append_at(rl->sg, ri, from + i, 0, NULL, 0,
+			    true);	/* listeners get their gap now */
+			continue;
 		}
 		rl->missing[ri] = 0;
 		if (segment_append_at(rl->sg, ri, from + i, (uint32_t)v[0],

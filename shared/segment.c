@@ -715,7 +715,8 @@ segment_presence_sweep(struct segment *sg, int64_t now, int64_t grace)
 
 /*
  * Stores an event another host numbered (see window_append_at); unless
- * holes is set, only if it comes right after the room's last id.
+ * holes is set, only if it comes right after the room's last id. With no
+ * body, ids up to id are marked as never coming (window_skip).
  */
 int64_t
 segment_append_at(struct segment *sg, int ri, uint64_t id, uint32_t type,
@@ -728,7 +729,11 @@ segment_append_at(struct segment *sg, int ri, uint64_t id, uint32_t type,
 		return -1;
 	segment_window(sg, ri, &w);
 	sg->hdr->owner_room = ri;
-	if (holes || id == w.hdr->last + 1)
+	if (body == NULL) {
+		window_skip(&w, id);
+		rc = (int64_t)id;
+	}
+	else if (holes || id == w.hdr->last + 1)
 		rc = window_append_at(&w, id, type, body, len);
 	sg->hdr->owner_room = -1;
 	segment_unlock(sg);

@@ -164,6 +164,21 @@ window_append_at(struct window *w, uint64_t id, uint32_t type,
 	return (int64_t)id;
 }
 
+/* Ids up to id will never come (memcached mode): placeholders for them. */
+void
+window_skip(struct window *w, uint64_t id)
+{
+	struct window_hdr	*h = w->hdr;
+
+	if (id > h->last && id - h->last > h->cap) {
+		h->tail = h->head;
+		STORE(&h->first, id - h->cap + 1);
+		h->last = id - h->cap;	/* readers see it with the next put */
+	}
+	while (h->last < id)
+		window_put(w, h->last + 1, 0, NULL, 0, NULL, 0);
+}
+
 uint64_t
 window_last(const struct window *w)
 {

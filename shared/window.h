@@ -70,6 +70,7 @@ int64_t	window_append(struct window *, uint32_t type, const char *body,
 	    size_t len);
 int64_t	window_append_at(struct window *, uint64_t, uint32_t, const char *,
 	    size_t);
+void	window_skip(struct window *, uint64_t);
 int	window_read(const struct window *, uint64_t cursor,
 	    struct window_out *);
 uint64_t window_last(const struct window *);

@@ -28,12 +28,15 @@ the end so /status can be checked: --expect-listeners N).
     chatclient.py wait-status --base B --key listeners --eq N --within S
 
 polls /status every 20 ms until KEY == N; prints the seconds it took and
-exits 0, or prints the last value and exits 1.
+exits 0, or prints the last value and exits 1. With --kill PID it sends
+PID a SIGKILL first and times from then (a client hanging up).
 """
 
 import argparse
 import asyncio
 import json
+import os
+import signal
 import socket
 import sys
 import time
@@ -624,6 +627,9 @@ async def fanout(a):
 
 async def wait_status(a):
     run = Run(a)
+    if a.kill:
+        await run.status_value(a.key)	# warm up; time from the kill
+        os.kill(a.kill, signal.SIGKILL)
     t0 = now()
     while True:
         try:
@@ -669,6 +675,8 @@ def main():
     w.add_argument("--key", default="listeners")
     w.add_argument("--eq", type=int, required=True)
     w.add_argument("--within", type=float, default=5)
+    w.add_argument("--kill", type=int, metavar="PID",
+                   help="SIGKILL PID first and time from there")
     a = p.parse_args()
     fn = fanout if a.cmd == "fanout" else wait_status
     ok = asyncio.run(fn(a))

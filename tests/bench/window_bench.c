@@ -175,6 +175,38 @@ bench_prepared(struct bench *b)
 	    (double)n, t, "inserts");
 }
 
+/* Where the time of a publish goes: the encoding, the lock round trip. */
+static void
+bench_parts(struct bench *b)
+{
+	char		buf[1024];
+	uint64_t	n;
+	double		t0, t;
+
+	t0 = bench_now();
+	for (n = 0; n < b->count; ) {
+		if (event_encode(&b->ev, buf, sizeof buf) == -1)
+			err(1, "event_encode");
+		if (++n % BENCH_CHECK == 0 && bench_now() - t0 >= b->secs)
+			break;
+	}
+	t = bench_now() - t0;
+	bench_print(b, "  part: event_encode (json-c) alone", (double)n, t,
+	    "encodes");
+	t0 = bench_now();
+	for (n = 0; n < b->count; ) {
+		if (segment_lock(&b->sg, 1500) == -1)
+			err(1, "segment_lock");
+		segment_unlock(&b->sg);
+		segment_notify(&b->sg);
+		if (++n % BENCH_CHECK == 0 && bench_now() - t0 >= b->secs)
+			break;
+	}
+	t = bench_now() - t0;
+	bench_print(b, "  part: segment_lock+unlock+notify alone", (double)n,
+	    t, "rounds ");
+}
+
 /*
  * Forks a writer that waits for EOF on gate[0] (if gate is not NULL),
  * publishes and leaves with _exit: no atexit, no flush.
@@ -280,8 +312,12 @@ bench_reader(struct bench *b, struct bench_shared *sh)
 	if (window_out_alloc(&out, b->sg.hdr->cap, b->sg.hdr->ring) == -1)
 		err(1, "window_out_alloc");
 	pid = bench_fork(b, NULL, sh, BENCH_WRITERS, UINT64_MAX);
-	while (window_last(&w) < BENCH_NEWEST)
+	t0 = bench_now();
+	while (window_last(&w) < BENCH_NEWEST) {
+		if (bench_now() - t0 > 10)
+			errx(1, "reader: the writer stored nothing in 10 s");
 		segment_wait(&b->sg, segment_change(&b->sg), 100);
+	}
 	t0 = bench_now();
 	while ((t = bench_now() - t0) < b->secs && reads < b->count) {
 		last = window_last(&w);
@@ -371,6 +407,7 @@ main(int argc, char **argv)
 	bench_baseline(&b);
 	bench_one(&b);
 	bench_prepared(&b);
+	bench_parts(&b);
 	bench_two(&b, sh);
 	bench_reader(&b, sh);
 	segment_close(&b.sg);

@@ -157,6 +157,7 @@ window_append_at(struct window *w, uint64_t id, uint32_t type,
 	if (id - h->last - 1 >= h->cap) {	/* a hole wider than the window */
 		h->tail = h->head;
 		STORE(&h->first, id);
+		h->last = id - 1;	/* no walk over the hole, O(hole) */
 	}
 	while (h->last + 1 < id)	/* ids that never came: placeholders */
 		window_put(w, h->last + 1, 0, NULL, 0, NULL, 0);

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -580,6 +582,97 @@ window_repair_finishes_interrupted_purge(void)
 	return 0;
 }
 
+/* An event numbered elsewhere (memcached relay) at a given id. */
+static int64_t
+append_at_id(struct tw *t, uint64_t id)
+{
+	char	body[512];
+	size_t	n = body_for(id, body, sizeof(body));
+
+	return window_append_at(&t->w, id, EVENT_MESSAGE, body, n);
+}
+
+/*
+ * Ids that never came are skipped by readers: a gap when the first one
+ * returned is not the next after the cursor; an id already held is
+ * ignored; local appends carry on after the highest id.
+ */
+static int
+window_append_at_skips_ids_that_never_came(void)
+{
+	struct tw	t;
+
+	CHECK(tw_open(&t, 8, 65536) == 0);
+	CHECK(append_id(&t, 1) == 1);
+	CHECK(append_id(&t, 2) == 2);
+	CHECK(append_at_id(&t, 5) == 5);	/* 3 and 4 never came */
+	CHECK(window_last(&t.w) == 5);
+	CHECK(window_read(&t.w, 2, &t.out) == 0);
+	CHECK(t.out.gap && !t.out.reset);
+	CHECK(out_is(&t.out, 5, 5) == 0);
+	CHECK(t.out.last == 5);
+	CHECK(window_read(&t.w, 0, &t.out) == 0);
+	CHECK(!t.out.gap && t.out.n == 3);
+	CHECK(t.out.ev[0].id == 1 && t.out.ev[1].id == 2 &&
+	    t.out.ev[2].id == 5);
+	CHECK(window_read(&t.w, 3, &t.out) == 0);
+	CHECK(t.out.gap && out_is(&t.out, 5, 5) == 0);
+	CHECK(window_read(&t.w, 4, &t.out) == 0);
+	CHECK(!t.out.gap && out_is(&t.out, 5, 5) == 0);
+	/* an id already held, or older than last: ignored */
+	CHECK(append_at_id(&t, 5) == 0);
+	CHECK(append_at_id(&t, 3) == 0);
+	CHECK(window_last(&t.w) == 5);
+	CHECK(append_id(&t, 6) == 6);
+	CHECK(window_read(&t.w, 5, &t.out) == 0);
+	CHECK(!t.out.gap && out_is(&t.out, 6, 6) == 0);
+	/* 0 and ids past 2^53 - 1 are not ids */
+	CHECK(append_at_id(&t, 0) == -1);
+	CHECK(append_at_id(&t, EVENT_ID_MAX + 1) == -1);
+	tw_close(&t);
+	return 0;
+}
+
+/*
+ * A hole wider than the window (a host that joins a room at id 10^8)
+ * costs no more than the window: it must not walk every missing id
+ * under the lock. The window then holds the new event alone.
+ */
+static int
+window_append_at_skips_hole_wider_than_window(void)
+{
+	struct tw	t;
+	struct timespec	a, b;
+	uint64_t	far = 200000000;
+	double		took;
+
+	CHECK(tw_open(&t, 8, 65536) == 0);
+	CHECK(append_id(&t, 1) == 1);
+	CHECK(append_id(&t, 2) == 2);
+	CHECK(append_at_id(&t, 11) == 11);	/* hole of 8 = cap */
+	CHECK(window_first(&t.w) == 11);
+	CHECK(window_read(&t.w, 2, &t.out) == 0);
+	CHECK(t.out.gap && out_is(&t.out, 11, 11) == 0);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	CHECK(append_at_id(&t, far) == (int64_t)far);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	took = (double)(b.tv_sec - a.tv_sec) +
+	    (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	if (took >= 0.1)
+		fprintf(stderr, "a hole of %llu ids took %.3f s\n",
+		    (unsigned long long)far, took);
+	CHECK(took < 0.1);
+	CHECK(window_first(&t.w) == far && window_last(&t.w) == far);
+	CHECK(window_read(&t.w, 11, &t.out) == 0);
+	CHECK(t.out.gap && out_is(&t.out, far, far) == 0);
+	CHECK(append_at_id(&t, EVENT_ID_MAX) == (int64_t)EVENT_ID_MAX);
+	CHECK(window_read(&t.w, 0, &t.out) == 0);
+	CHECK(t.out.gap && out_is(&t.out, EVENT_ID_MAX, EVENT_ID_MAX) == 0);
+	CHECK(append_id(&t, EVENT_ID_MAX + 1) == -1);	/* ids end there */
+	tw_close(&t);
+	return 0;
+}
+
 int
 main(void)
 {
@@ -614,8 +707,13 @@ main(void)
 		    window_repair_drops_half_written_event },
 		{ "window_repair_finishes_interrupted_purge",
 		    window_repair_finishes_interrupted_purge },
+		{ "window_append_at_skips_ids_that_never_came",
+		    window_append_at_skips_ids_that_never_came },
+		{ "window_append_at_skips_hole_wider_than_window",
+		    window_append_at_skips_hole_wider_than_window },
 		{ NULL, NULL }
 	};
 
+	alarm(300);	/* a hang is a failure, not a stuck make check */
 	return check_run(cases);
 }

@@ -157,7 +157,7 @@ window_append_at(struct window *w, uint64_t id, uint32_t type,
 	if (id - h->last - 1 >= h->cap) {	/* a hole wider than the window */
 		h->tail = h->head;
 		STORE(&h->first, id);
-		h->last = id - 1;	/* no walk over the hole, O(hole) */
+		h->last = id - 1;	/* jump it: a walk would be O(hole) */
 	}
 	while (h->last + 1 < id)	/* ids that never came: placeholders */
 		window_put(w, h->last + 1, 0, NULL, 0, NULL, 0);

@@ -673,6 +673,43 @@ window_append_at_skips_hole_wider_than_window(void)
 	return 0;
 }
 
+/* Ids skipped for good read as a gap, and appends carry on after them;
+ * a skip far ahead costs no more than the window. */
+static int
+window_skip_turns_missing_ids_into_a_gap(void)
+{
+	struct tw	t;
+	struct timespec	a, b;
+	double		took;
+
+	CHECK(tw_open(&t, 8, 65536) == 0);
+	CHECK(append_id(&t, 1) == 1);
+	CHECK(append_id(&t, 2) == 2);
+	window_skip(&t.w, 4);
+	CHECK(window_last(&t.w) == 4);
+	CHECK(window_read(&t.w, 2, &t.out) == 0);
+	CHECK(t.out.gap && !t.out.reset && t.out.n == 0 && t.out.last == 4);
+	CHECK(window_read(&t.w, 4, &t.out) == 0);
+	CHECK(!t.out.gap && !t.out.reset && t.out.n == 0);
+	CHECK(append_id(&t, 5) == 5);
+	CHECK(window_read(&t.w, 2, &t.out) == 0);
+	CHECK(t.out.gap && out_is(&t.out, 5, 5) == 0);
+	CHECK(window_read(&t.w, 0, &t.out) == 0);
+	CHECK(t.out.n == 3 && t.out.ev[2].id == 5);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	window_skip(&t.w, 200000000);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	took = (double)(b.tv_sec - a.tv_sec) +
+	    (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	CHECK(took < 0.1);
+	CHECK(window_last(&t.w) == 200000000);
+	CHECK(append_id(&t, 200000001) == 200000001);
+	CHECK(window_read(&t.w, 5, &t.out) == 0);
+	CHECK(t.out.gap && out_is(&t.out, 200000001, 200000001) == 0);
+	tw_close(&t);
+	return 0;
+}
+
 int
 main(void)
 {
@@ -711,6 +748,8 @@ main(void)
 		    window_append_at_skips_ids_that_never_came },
 		{ "window_append_at_skips_hole_wider_than_window",
 		    window_append_at_skips_hole_wider_than_window },
+		{ "window_skip_turns_missing_ids_into_a_gap",
+		    window_skip_turns_missing_ids_into_a_gap },
 		{ NULL, NULL }
 	};
 

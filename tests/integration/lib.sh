@@ -11,7 +11,15 @@
 # fc_init makes a private directory $T, name $FC_NAME, ports $PORT and
 # $PORT2, and a trap that stops everything started and unlinks the segment.
 # FCOMET_BUILD=/tmp/build-x runs the binaries of an out-of-tree build.
-# FC_TIMEOUT (default 300) bounds the whole script.
+# FC_TIMEOUT (default 300) bounds the whole script; FC_KEEP=1 keeps $T.
+#
+# Functions: fc_init, fc_start [opts], fc_stop, fc_spawn SOCK NAME [opts]
+# (a second responder, stopped and unlinked at exit), fc_nginx (extra
+# server{} directives in FC_NGINX_EXTRA), fc_nginx_location PREFIX SOCK
+# [DIRECTIVES] (nginx/fcomet.conf moved), fc_apache (extra config in
+# FC_APACHE_EXTRA), fc_need BINARY, fc_wait_for TENTHS CMD..., fc_wait_gone
+# PID TENTHS, fc_port_open PORT; results: pass, fail, check NAME WANT GOT,
+# fc_done; HTTP: http_status, http_body, http_send ROOM NICK TEXT, json_get.
 
 FC_FAILED=0
 FC_PIDS=()		# everything to stop at exit, in order
@@ -113,7 +121,7 @@ fc_spawn() {
 	# As root the web server's workers run as www-data: give them the
 	# socket's group (fcomet never makes a socket world-accessible).
 	local grp=()
-	[ "$(id -u)" = 0 ] && grp=(--socket-group www-data)
+	[ "$(id -u)" = 0 ] && grp=(--user www-data --socket-group www-data)
 	"$FCOMET" --socket "$sock" "${grp[@]}" --name "$name" "$@" \
 	    >>"$T/fcomet.log" 2>&1 </dev/null &
 	pid=$!
@@ -147,7 +155,7 @@ fc_stop() {
 	FC_PID=
 }
 
-# fc_location PREFIX SOCK [DIRECTIVES]: nginx/fcomet.conf for location
+# fc_nginx_location PREFIX SOCK [DIRECTIVES]: nginx/fcomet.conf for location
 # PREFIX (e.g. /x/y/chat/) on unix socket SOCK, extra directives inside.
 fc_nginx_location() {
 	sed -e "s#^location /chat/ {#location $1 {\n\t$3#" \

@@ -29,6 +29,10 @@ struct options {
 	bool		 trust_remote_user;
 	const char	*memcached;	/* servers, or NULL: the shm store */
 	const char	*mc_prefix;	/* of memcached keys */
+	const char	*user;		/* run as, when started as root */
+	gid_t		 user_gid;
+	const char	*trust_proxy;	/* REMOTE_ADDR whose X-Forwarded-For
+					   we believe */
 	const char	*pidfile;
 	bool		 daemon;
 	bool		 check_only;

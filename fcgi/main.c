@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <pwd.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -81,6 +82,10 @@ usage(int code)
 "  --memcached HOST:PORT[,HOST:PORT...]  share ids and events with the other\n"
 "                          hosts of the site through memcached\n"
 "  --memcached-prefix P    prefix of the memcached keys (default fcomet)\n"
+"  --user USER             started as root: run as USER once the socket and\n"
+"                          the segment are open (required when root)\n"
+"  --trust-proxy ADDR      take the client address from X-Forwarded-For of\n"
+"                          requests whose REMOTE_ADDR is ADDR\n"
 "  --pidfile FILE          write the master's pid there\n"
 "  --daemon                detach from the terminal\n"
 "  -t                      check options and segment, then exit\n"
@@ -118,6 +123,36 @@ group_arg(const char *s)
 }
 
 static void
+user_arg(const char *s)
+{
+	struct passwd	*pw = getpwnam(s);
+
+	if (pw == NULL) {
+		fprintf(stderr, "fcomet: no user %s\n", s);
+		exit(2);
+	}
+	opt.user = s;
+	opt.seg.uid = pw->pw_uid;
+	opt.seg.user_set = true;
+	opt.user_gid = pw->pw_gid;
+}
+
+/* Root opened the socket and the segment; requests never run as root. */
+static void
+drop_privileges(void)
+{
+	if (getuid() != 0 && geteuid() != 0)
+		return;
+	if (opt.user == NULL)
+		fatal("started as root: give --user USER to run requests as");
+	if (initgroups(opt.user, opt.user_gid) == -1 ||
+	    setgid(opt.user_gid) == -1 || setuid(opt.seg.uid) == -1)
+		fatal("--user %s: %s", opt.user, strerror(errno));
+	if (setuid(0) == 0)
+		fatal("--user %s: could drop privileges only for show", opt.user);
+}
+
+static void
 rate_arg(const char *s)
 {
 	double	r, b = 0;
@@ -142,7 +177,7 @@ options(int argc, char **argv)
 	enum { O_SOCKET = 256, O_MODE, O_SGROUP, O_GROUP, O_WORKERS, O_NAME,
 	    O_WINDOW, O_ROOMS, O_TEXT, O_RATE, O_TMAX, O_PING, O_GRACE,
 	    O_LIFE, O_TRUST, O_PID, O_DAEMON, O_DEBUG, O_HELP, O_VERSION,
-	    O_MC, O_MCPREFIX };
+	    O_MC, O_MCPREFIX, O_USER, O_PROXY };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, O_SOCKET },
 		{ "socket-mode", required_argument, NULL, O_MODE },
@@ -160,6 +195,8 @@ options(int argc, char **argv)
 		{ "stream-lifetime", required_argument, NULL, O_LIFE },
 		{ "trust-remote-user", no_argument, NULL, O_TRUST },
 		{ "memcached", required_argument, NULL, O_MC },
+		{ "user", required_argument, NULL, O_USER },
+		{ "trust-proxy", required_argument, NULL, O_PROXY },
 		{ "memcached-prefix", required_argument, NULL, O_MCPREFIX },
 		{ "pidfile", required_argument, NULL, O_PID },
 		{ "daemon", no_argument, NULL, O_DAEMON },
@@ -220,6 +257,8 @@ options(int argc, char **argv)
 			break;
 		case O_TRUST: opt.trust_remote_user = true; break;
 		case O_MC: opt.memcached = optarg; break;
+		case O_USER: user_arg(optarg); break;
+		case O_PROXY: opt.trust_proxy = optarg; break;
 		case O_MCPREFIX: opt.mc_prefix = optarg; break;
 		case O_PID: opt.pidfile = optarg; break;
 		case O_DAEMON: opt.daemon = true; break;
@@ -304,8 +343,9 @@ listen_unix(const char *path)
 	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1)
 		fatal("bind %s: %s", path, strerror(errno));
 	umask(old);
-	if (chmod(path, opt.socket_mode) == -1 || (opt.socket_group &&
-	    chown(path, (uid_t)-1, opt.socket_gid) == -1))
+	if (chmod(path, opt.socket_mode) == -1 || ((opt.socket_group ||
+	    opt.user) && chown(path, opt.user ? opt.seg.uid : (uid_t)-1,
+	    opt.socket_group ? opt.socket_gid : (gid_t)-1) == -1))
 		fatal("%s: %s", path, strerror(errno));
 	unix_path = path;
 	return fd;
@@ -520,6 +560,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	listen_fd = listen_open();
+	drop_privileges();
 	if (opt.daemon)
 		daemonize();
 	if (opt.pidfile != NULL) {

@@ -88,6 +88,26 @@ request_body(FCGX_Request *req, struct request *r)
 	r->bodylen = n > 0 ? (size_t)n : 0;
 }
 
+/*
+ * The address the rate limit keys on: REMOTE_ADDR, or with --trust-proxy
+ * and a request from that proxy, the last X-Forwarded-For entry.
+ */
+static char *
+client_addr(FCGX_Request *req)
+{
+	const char	*addr = FCGX_GetParam("REMOTE_ADDR", req->envp);
+	const char	*xff = FCGX_GetParam("HTTP_X_FORWARDED_FOR", req->envp);
+	const char	*last;
+
+	if (opt.trust_proxy == NULL || addr == NULL || xff == NULL ||
+	    strcmp(addr, opt.trust_proxy) != 0)
+		return addr ? strdup(addr) : NULL;
+	last = strrchr(xff, ',');
+	last = last ? last + 1 : xff;
+	last += strspn(last, " \t");
+	return strndup(last, strcspn(last, " \t"));
+}
+
 static void
 request_free(struct request *r)
 {
@@ -113,7 +133,7 @@ request_take(FCGX_Request *req, struct request *r)
 	r->path = request_path(req);
 	r->query = param_dup(req, "QUERY_STRING");
 	r->ctype = param_dup(req, "CONTENT_TYPE");
-	r->addr = param_dup(req, "REMOTE_ADDR");
+	r->addr = client_addr(req);
 	r->user = param_dup(req, "REMOTE_USER");
 	r->last_event_id = param_dup(req, "HTTP_LAST_EVENT_ID");
 	request_body(req, r);

@@ -104,13 +104,26 @@ segment_lock_open(struct segment *sg, bool fresh, const struct segment_opts *o)
 	sg->lock = sem_open(name, O_CREAT, o->group_set ? 0660 : 0600, 1);
 	if (sg->lock == SEM_FAILED)
 		return -1;
-	if (fresh && o->group_set) {
-		snprintf(path, sizeof path, "/dev/shm/sem.%s", name + 1);
-		if (chown(path, (uid_t)-1, o->gid) == -1 ||
-		    chmod(path, 0660) == -1)
+	snprintf(path, sizeof path, "/dev/shm/sem.%s", name + 1);
+	if (o->user_set || o->group_set) {
+		if (chown(path, o->user_set ? o->uid : (uid_t)-1,
+		    o->group_set ? o->gid : (gid_t)-1) == -1 ||
+		    chmod(path, o->group_set ? 0660 : 0600) == -1)
 			return -1;
 	}
 	return 0;
+}
+
+/* The owner and group asked for (a root master that drops privileges). */
+static int
+segment_own(int fd, const struct segment_opts *o)
+{
+	if (!o->user_set && !o->group_set)
+		return 0;
+	if (fchown(fd, o->user_set ? o->uid : (uid_t)-1,
+	    o->group_set ? o->gid : (gid_t)-1) == -1)
+		return -1;
+	return fchmod(fd, o->group_set ? 0660 : 0600);
 }
 
 static int
@@ -125,9 +138,8 @@ segment_create(struct segment *sg, int fd, const struct segment_opts *o,
 			    EVENT_TEXT_DEFAULT;
 
 	segment_layout(&l, rooms, cap, max_text);
-	if (o->group_set && (fchown(fd, (uid_t)-1, o->gid) == -1 ||
-	    fchmod(fd, 0660) == -1)) {
-		snprintf(err, errlen, "%s: group: %s", sg->name, strerror(errno));
+	if (segment_own(fd, o) == -1) {
+		snprintf(err, errlen, "%s: owner: %s", sg->name, strerror(errno));
 		return -1;
 	}
 	if (ftruncate(fd, (off_t)l.size) == -1) {
@@ -206,6 +218,11 @@ segment_check(struct segment *sg, int fd, const struct segment_opts *o,
 	sg->hdr = mmap(NULL, l.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (sg->hdr == MAP_FAILED) {
 		snprintf(err, errlen, "%s: mmap: %s", sg->name, strerror(errno));
+		return -1;
+	}
+	if (segment_own(fd, o) == -1) {
+		snprintf(err, errlen, "%s: owner: %s", sg->name, strerror(errno));
+		munmap(sg->hdr, l.size);
 		return -1;
 	}
 	segment_bind(sg, &l);

@@ -101,6 +101,8 @@ struct segment_opts {		/* 0 (or NULL): adopt the existing segment */
 	uint32_t	 max_text;
 	gid_t		 gid;		/* group given access, with group_set */
 	bool		 group_set;
+	uid_t		 uid;		/* owner, with user_set (root only) */
+	bool		 user_set;
 	bool		 create;	/* create it if missing */
 };
 

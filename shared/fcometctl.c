@@ -532,26 +532,39 @@ cmd_dump(char **argv)
 		ctl_event(ctl.out.buf + ctl.out.ev[i].off, ctl.out.ev[i].len);
 }
 
-/* Prints what the room holds after cursor; returns the next cursor. */
+/*
+ * Prints what the room holds after cursor; returns the next cursor. After
+ * a purge (the room's purged count moved) it starts again from id 0, even
+ * if the new ids already passed the cursor; a read that a purge overlapped
+ * is done again.
+ */
 static uint64_t
-tail_read(int r, uint64_t cursor)
+tail_read(int r, uint64_t cursor, uint64_t *purged)
 {
 	struct window_out	*out = &ctl.out;
+	struct window		 w;
+	uint64_t		 p;
 	size_t			 i;
 
-	if (segment_read(&ctl.sg, r, cursor, out) == -1)
-		err(1, "read %s", ctl.sg.rooms[r].name);
-	if (out->gap)
-		warnx("missed events: the window moved past %" PRIu64, cursor);
-	if (out->reset)
+	segment_window(&ctl.sg, r, &w);
+	do {
+		p = __atomic_load_n(&w.hdr->purged, __ATOMIC_ACQUIRE);
+		if (segment_read(&ctl.sg, r, p != *purged ? 0 : cursor,
+		    out) == -1)
+			err(1, "read %s", ctl.sg.rooms[r].name);
+	} while (__atomic_load_n(&w.hdr->purged, __ATOMIC_ACQUIRE) != p);
+	if (p != *purged)
 		warnx("room %s was purged: ids start again", ctl.sg.rooms[r].name);
+	else if (out->gap)
+		warnx("missed events: the window moved past %" PRIu64, cursor);
+	*purged = p;
 	for (i = 0; i < out->n; i++)
 		ctl_event(out->buf + out->ev[i].off, out->ev[i].len);
 	if (fflush(stdout) == EOF)
 		err(1, "stdout");
 	if (out->n > 0)
 		return out->ev[out->n - 1].id;
-	return out->reset ? out->last : cursor;
+	return out->reset ? out->last : out->cursor;
 }
 
 /*
@@ -563,7 +576,8 @@ static void
 cmd_tail(char **argv)
 {
 	struct sigaction	 sa;
-	uint64_t		 cursor = 0, first, held;
+	struct window		 w;
+	uint64_t		 cursor = 0, purged = 0, first, held;
 	uint32_t		 seen;
 	int			 r;
 
@@ -575,14 +589,17 @@ cmd_tail(char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	ctl_open(false);
 	ctl_out();
-	if ((r = segment_room_find(&ctl.sg, argv[0])) != -1)
+	if ((r = segment_room_find(&ctl.sg, argv[0])) != -1) {
+		segment_window(&ctl.sg, r, &w);
+		purged = __atomic_load_n(&w.hdr->purged, __ATOMIC_ACQUIRE);
 		ctl_room_ids(r, &first, &cursor, &held);
+	}
 	while (!ctl_stop) {
 		seen = segment_change(&ctl.sg);
 		if (r == -1)
 			r = segment_room_find(&ctl.sg, argv[0]);
 		if (r != -1)
-			cursor = tail_read(r, cursor);
+			cursor = tail_read(r, cursor, &purged);
 		if (ctl_stop)
 			break;
 		if (segment_wait(&ctl.sg, seen, CTL_WAIT_MS) == -1 &&

@@ -188,18 +188,8 @@ else
 	fail "tail prints a send of another process as stored" \
 	    "tail: $(cat "$T/tail") $(cat "$T/tail.err")"
 fi
-kill -INT "$tailpid"
-for _ in $(seq 30); do kill -0 "$tailpid" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$tailpid" 2>/dev/null; then
-	fail "tail ends on SIGINT" "still running after 3 s"
-else
-	wait "$tailpid"
-	rc=$?
-	[ "$rc" = 0 ] && pass "tail ends on SIGINT" ||
-	    fail "tail ends on SIGINT" "exit $rc: $(cat "$T/tail.err")"
-fi
 
-# --- purge ---
+# --- purge (tail still running) ---
 run --name "$NAME" purge lobby
 n=$(held lobby)
 [ "$RC" = 0 ] && [ "$n" = 0 ] && pass "purge empties the room" ||
@@ -211,6 +201,25 @@ assert json.loads(sys.stdin.read())["id"] == 1; print("ok")' &&
     fail "a send after purge gets id 1" "$OUT $ERR"
 [ "$(held other)" = 1 ] && pass "purge leaves other rooms alone" ||
     fail "purge leaves other rooms alone" "other holds $(held other)"
+for _ in $(seq 30); do grep -q '"again"' "$T/tail" && break; sleep 0.1; done
+if [ "$(wc -l <"$T/tail")" = 2 ] &&
+    [ "$(tail -n 1 "$T/tail")" = "$(ctl --json dump lobby)" ] &&
+    grep -q 'purged' "$T/tail.err"; then
+	pass "tail follows a purge: says so, prints the new id 1"
+else
+	fail "tail follows a purge: says so, prints the new id 1" \
+	    "tail: $(cat "$T/tail") $(cat "$T/tail.err")"
+fi
+kill -INT "$tailpid"
+for _ in $(seq 30); do kill -0 "$tailpid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$tailpid" 2>/dev/null; then
+	fail "tail ends on SIGINT" "still running after 3 s"
+else
+	wait "$tailpid"
+	rc=$?
+	[ "$rc" = 0 ] && pass "tail ends on SIGINT" ||
+	    fail "tail ends on SIGINT" "exit $rc: $(cat "$T/tail.err")"
+fi
 
 # --- a segment of another layout ---
 "$FCOMETCTL" --name "$NAME2" --window 64 send r ana first >/dev/null

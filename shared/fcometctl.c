@@ -69,6 +69,7 @@ static void	cmd_purge(char **);
 static void	cmd_unlink(char **);
 static void	cmd_hold_lock(char **);
 static void	since_args(int *, char **);
+static int	ctl_options(int, char **);
 
 static struct ctl		 ctl;
 static volatile sig_atomic_t	 ctl_stop;
@@ -766,14 +767,12 @@ since_args(int *argc, char **argv)
 	*argc = n;
 }
 
-int
-main(int argc, char **argv)
+/* The options before COMMAND; returns the index of COMMAND in argv. */
+static int
+ctl_options(int argc, char **argv)
 {
-	const struct ctl_cmd	*cmd;
-	int			 ch;
+	int	ch;
 
-	log_init("fcometctl", 0);
-	ctl.opts.name = "default";
 	while ((ch = getopt_long(argc, argv, "+", ctl_longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
@@ -803,13 +802,25 @@ main(int argc, char **argv)
 			usage(0);
 		case 'V':
 			printf("fcometctl %s\n", PACKAGE_VERSION);
-			return 0;
+			exit(0);
 		default:
 			usage(2);
 		}
 	}
-	argc -= optind;
-	argv += optind;
+	return optind;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct ctl_cmd	*cmd;
+	int			 i;
+
+	log_init("fcometctl", 0);
+	ctl.opts.name = "default";
+	i = ctl_options(argc, argv);
+	argc -= i;
+	argv += i;
 	if (argc < 1)
 		usage(2);
 	for (cmd = ctl_cmds; cmd->name != NULL; cmd++)

@@ -28,6 +28,8 @@
 
 #define CTL_LOCK_MS	5000	/* hold-lock: how long to wait for the lock */
 #define CTL_WAIT_MS	1000	/* tail: futex wait, then look at the flag */
+#define CTL_ROOMS_MAX	65536	/* the largest sizes segment_open attaches */
+#define CTL_WINDOW_MAX	1048576
 
 struct ctl {
 	struct segment_opts	 opts;
@@ -783,11 +785,11 @@ ctl_options(int argc, char **argv)
 			break;
 		case 'w':
 			ctl.opts.window = ctl_number(optarg, "--window", 1,
-			    UINT32_MAX);
+			    CTL_WINDOW_MAX);
 			break;
 		case 'r':
 			ctl.opts.rooms = ctl_number(optarg, "--rooms", 1,
-			    UINT32_MAX);
+			    CTL_ROOMS_MAX);
 			break;
 		case 'm':
 			ctl.opts.max_text = ctl_number(optarg, "--max-text",

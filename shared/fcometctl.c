@@ -406,6 +406,8 @@ stat_json(const struct segment_hdr *h, uint64_t events, pid_t owner,
 	    json_object_new_boolean(alive));
 	json_object_object_add(o, "change",
 	    json_object_new_int64(segment_change(&ctl.sg)));
+	json_object_object_add(o, "sleepers", json_object_new_int64(
+	    __atomic_load_n(&h->sleepers, __ATOMIC_RELAXED)));
 	c = json_object_new_object();
 	stat_counters(c, &h->c);
 	json_object_object_add(o, "counters", c);
@@ -434,7 +436,8 @@ stat_text(const struct segment_hdr *h, uint64_t events, uint32_t nonempty,
 	else
 		printf("lock        held by pid %ld (%s)\n", (long)owner,
 		    alive ? "alive" : "dead: the next writer takes it over");
-	printf("change      %u\n", segment_change(&ctl.sg));
+	printf("change      %u, %u waiting on it\n", segment_change(&ctl.sg),
+	    __atomic_load_n(&h->sleepers, __ATOMIC_RELAXED));
 	printf("counters    sends %" PRIu64 ", joins %" PRIu64 ", leaves %"
 	    PRIu64 "\n", c->sends, c->joins, c->leaves);
 	printf("            room_full %" PRIu64 ", lock_timeouts %" PRIu64

@@ -9,6 +9,7 @@
 #include "segment.h"
 
 #define FCOMET_BODY_MAX		16384	/* bytes of a /send body */
+#define FCOMET_DISCARD_MAX	(2 << 20)	/* of a body too large */
 #define FCOMET_ACCEPT_THREADS	4	/* per worker */
 #define FCOMET_LOCK_MS		1500	/* a send waits this long for the lock */
 

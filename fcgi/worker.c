@@ -63,6 +63,23 @@ request_path(FCGX_Request *req)
 	return p;
 }
 
+/*
+ * A body over the limit is not kept, but read and dropped (up to what a
+ * web server lets through): closing on a web server still writing it
+ * would turn our 413 into its 502.
+ */
+static void
+request_discard(FCGX_Request *req)
+{
+	char	scratch[16384];
+	size_t	total = 0;
+	int	n;
+
+	while (total < FCOMET_DISCARD_MAX &&
+	    (n = FCGX_GetStr(scratch, sizeof scratch, req->in)) > 0)
+		total += (size_t)n;
+}
+
 /* Reads at most FCOMET_BODY_MAX bytes of body: never more than needed. */
 static void
 request_body(FCGX_Request *req, struct request *r)
@@ -78,13 +95,16 @@ request_body(FCGX_Request *req, struct request *r)
 	}
 	if (r->clen > FCOMET_BODY_MAX) {
 		r->body_over = true;
+		request_discard(req);
 		return;
 	}
 	if ((r->body = malloc(FCOMET_BODY_MAX + 1)) == NULL)
 		return;
 	n = FCGX_GetStr(r->body, FCOMET_BODY_MAX + 1, req->in);
-	if (n > FCOMET_BODY_MAX)
+	if (n > FCOMET_BODY_MAX) {
 		r->body_over = true;
+		request_discard(req);
+	}
 	r->bodylen = n > 0 ? (size_t)n : 0;
 }
 

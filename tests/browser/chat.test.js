@@ -56,6 +56,12 @@ async function conversation(browser, room, query, transport) {
   await t.waitText(b, 'bye', 'ana');
   await t.waitText(a, 'bye', 'ana');            // one's own message comes back too
 
+  // Nobody left while both pages stayed open.
+  for (const c of [a, b]) {
+    const early = (await t.lines(c)).filter((l) => l.kind === 'leave');
+    assert(early.length === 0, `${c.nick} shows a leave while both pages are open: ${JSON.stringify(early)}`);
+  }
+
   // bo closes: ana sees bo leave and the who list follows.
   await b.ctx.close();
   await t.waitSys(a, 'leave', 'bo', 20000);
@@ -65,6 +71,8 @@ async function conversation(browser, room, query, transport) {
   const b2 = await t.openChat(browser, room, 'bo', { query });
   await t.waitText(b2, 'bye', 'ana');           // history on entry
   await t.waitSys(a, 'join', 'bo');
+  const early = (await t.lines(b2)).filter((l) => l.kind === 'leave' && l.nick === 'ana');
+  assert(early.length === 0, `bo shows ana leaving while ana's page is open: ${JSON.stringify(early)}`);
   await a.ctx.close();
   await t.waitSys(b2, 'leave', 'ana', 20000);
   await until(async () => !(await t.who(b2)).includes('ana'), 'bo\'s who list still shows ana after the leave');

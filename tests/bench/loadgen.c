@@ -122,10 +122,13 @@ struct lg {
 	int64_t		 t0, deadline;
 	uint32_t	 nready;
 	uint64_t	 since0;	/* room's last id before we began */
+	long		 listeners0;	/* the responder's listeners then */
 
 	/* publishing */
 	int64_t		*sent_ns;	/* per seq: send time, 0 = not sent */
 	int64_t		*sent_id;	/* per seq: the id the responder gave */
+	uint32_t	*send_us;	/* per answer: POST to its answer */
+	uint32_t	 nsend_us;
 	uint32_t	 nsent, nsent_ok, nanswered, send_errors;
 	int64_t		 t_pub0, t_pub_end, t_last_delivery;
 
@@ -345,18 +348,22 @@ probe_parked(uint64_t *last)
 		p = strchr(p, ':');
 		return p ? strtol(p + 1, NULL, 10) : -1;
 	}
-	snprintf(path, sizeof path, "%s/rooms", lg.base);
-	if (http_blocking("GET", path, "", buf, sizeof buf) != 200)
+	/* /rooms names only rooms that hold events: the last id from
+	 * there, the listeners from /status (all rooms, less those before). */
+	if (last != NULL) {
+		snprintf(path, sizeof path, "%s/rooms", lg.base);
+		if (http_blocking("GET", path, "", buf, sizeof buf) != 200)
+			return -1;
+		snprintf(key, sizeof key, "\"room\":\"%s\"", lg.room);
+		if ((p = strstr(buf, key)) != NULL &&
+		    (p = strstr(p, "\"last\":")) != NULL)
+			*last = strtoull(p + 7, NULL, 10);
+	}
+	snprintf(path, sizeof path, "%s/status", lg.base);
+	if (http_blocking("GET", path, "", buf, sizeof buf) != 200 ||
+	    (p = strstr(buf, "\"listeners\":")) == NULL)
 		return -1;
-	snprintf(key, sizeof key, "\"room\":\"%s\"", lg.room);
-	if ((p = strstr(buf, key)) == NULL)
-		return 0;
-	if (last != NULL && (p = strstr(p, "\"last\":")) != NULL)
-		*last = strtoull(p + 7, NULL, 10);
-	if ((p = strstr(buf, key)) == NULL ||
-	    (p = strstr(p, "\"listeners\":")) == NULL)
-		return -1;
-	return strtol(p + 12, NULL, 10);
+	return strtol(p + 12, NULL, 10) - lg.listeners0;
 }
 
 static void
@@ -825,11 +832,13 @@ sender_answer(struct conn *c, int64_t now)
 {
 	const char	*p;
 
-	(void)now;
 	if (!c->busy)
 		return;
 	c->busy = false;
 	lg.nanswered++;
+	if (lg.nsend_us < lg.nmessages)
+		lg.send_us[lg.nsend_us++] =
+		    (uint32_t)((now - lg.sent_ns[c->seq]) / 1000);
 	if (c->status == 200 || (lg.nchan && (c->status == 201 ||
 	    c->status == 202))) {
 		lg.nsent_ok++;
@@ -1098,6 +1107,7 @@ setup(void)
 	lg.conn_us = xcalloc(lg.nlisteners, sizeof *lg.conn_us);
 	lg.sent_ns = xcalloc(lg.nmessages, sizeof *lg.sent_ns);
 	lg.sent_id = xcalloc(lg.nmessages, sizeof *lg.sent_id);
+	lg.send_us = xcalloc(lg.nmessages, sizeof *lg.send_us);
 	lg.seen_row = (lg.nmessages + 7) / 8;
 	lg.seen = xcalloc(lg.nlisteners, lg.seen_row);
 	lg.lat_us = xcalloc(pairs < LG_LAT_MAX ? pairs : LG_LAT_MAX,
@@ -1207,7 +1217,7 @@ phase_publish(void)
 
 static void
 report(long rss_idle, long rss_parked, long rss_end, long oth_idle,
-    long oth_parked, long long ticks, double pub_cpu_s)
+    long oth_parked, double pub_cpu_s, double oth_cpu_s)
 {
 	struct rusage	ru;
 	uint64_t	expected = (uint64_t)lg.nsent_ok * lg.nlisteners;
@@ -1215,15 +1225,19 @@ report(long rss_idle, long rss_parked, long rss_end, long oth_idle,
 			    lg.delivered : 0;
 	double		wall = (double)(now_ns() - lg.t0) / 1e9;
 	double		cpu, connect_s, deliv_s, dps, kb_per, oth_per;
-	double		p50, p99, pmax, c50, c99;
+	double		p50, p99, pmax, c50, c99, s50, s99;
 	const char	*mode = lg.mode == MODE_LP ? "lp" : "sse";
-	long		hz = sysconf(_SC_CLK_TCK);
+	double		pub_s = lg.t_pub_end > lg.t_pub0 ?
+			    (double)(lg.t_pub_end - lg.t_pub0) / 1e9 : 0;
 
 	getrusage(RUSAGE_SELF, &ru);
 	cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 	qsort(lg.lat_us, lg.nlat, sizeof *lg.lat_us, cmp_u32);
 	qsort(lg.conn_us, lg.nconn, sizeof *lg.conn_us, cmp_u32);
+	qsort(lg.send_us, lg.nsend_us, sizeof *lg.send_us, cmp_u32);
+	s50 = quant_ms(lg.send_us, lg.nsend_us, 0.50);
+	s99 = quant_ms(lg.send_us, lg.nsend_us, 0.99);
 	p50 = quant_ms(lg.lat_us, lg.nlat, 0.50);
 	p99 = quant_ms(lg.lat_us, lg.nlat, 0.99);
 	pmax = lg.nlat ? lg.lat_us[lg.nlat - 1] / 1000.0 : 0;
@@ -1237,7 +1251,6 @@ report(long rss_idle, long rss_parked, long rss_end, long oth_idle,
 	    (double)(rss_parked - rss_idle) / lg.nlisteners : -1;
 	oth_per = oth_parked > 0 && oth_idle > 0 ?
 	    (double)(oth_parked - oth_idle) / lg.nlisteners : -1;
-	(void)hz;
 
 	printf("loadgen %s%s: %u listeners, %u messages at %s%.0f/s, "
 	    "room %s, %s:%d%s\n", lg.nchan ? "nchan " : "", mode,
@@ -1248,8 +1261,10 @@ report(long rss_idle, long rss_parked, long rss_end, long oth_idle,
 	    lg.nlisteners, lg.all_parked ? "" : "  NOT ALL PARKED");
 	printf("  %-34s %.2f s (ready p50 %.2f ms, p99 %.2f ms)\n",
 	    "connect, all parked in", connect_s, c50, c99);
-	printf("  %-34s %u sent, %u ok, %u errors\n", "messages",
-	    lg.nsent, lg.nsent_ok, lg.send_errors);
+	printf("  %-34s %u sent, %u ok, %u errors in %.3f s\n", "messages",
+	    lg.nsent, lg.nsent_ok, lg.send_errors, pub_s);
+	printf("  %-34s p50 %.2f ms, p99 %.2f ms\n", "send round trip", s50,
+	    s99);
 	printf("  %-34s %" PRIu64 " of %" PRIu64 ", missed %" PRIu64
 	    ", dup %" PRIu64 "\n", "deliveries", lg.delivered, expected,
 	    missed, lg.dups);
@@ -1274,9 +1289,9 @@ report(long rss_idle, long rss_parked, long rss_end, long oth_idle,
 		    deliv_s > 0 ? 100 * pub_cpu_s / deliv_s : 0);
 	}
 	if (lg.nother > 0)
-		printf("  %-34s %.2f KB (idle %ld, parked %ld KB)\n",
-		    "other (nginx) KB per listener", oth_per, oth_idle,
-		    oth_parked);
+		printf("  %-34s %.2f KB (idle %ld, parked %ld KB), CPU "
+		    "while publishing %.2f s\n", "other (nginx) KB per listener",
+		    oth_per, oth_idle, oth_parked, oth_cpu_s);
 	printf("  %-34s %.2f s CPU in %.2f s (%.0f%% of one core), "
 	    "max RSS %ld KB\n", "loadgen itself", cpu, wall,
 	    100 * cpu / wall, ru.ru_maxrss);
@@ -1290,26 +1305,27 @@ report(long rss_idle, long rss_parked, long rss_end, long oth_idle,
 	    " dup=%" PRIu64 " gaps=%" PRIu64 " id_mismatch=%" PRIu64
 	    " http_errors=%" PRIu64 " io_errors=%" PRIu64 " reconnects=%"
 	    PRIu64 " connect_s=%.3f ready_p50_ms=%.3f ready_p99_ms=%.3f "
+	    "send_p50_ms=%.3f send_p99_ms=%.3f "
 	    "deliveries_per_s=%.0f lat_p50_ms=%.3f lat_p99_ms=%.3f "
 	    "lat_max_ms=%.3f rss_idle_kb=%ld rss_parked_kb=%ld "
 	    "rss_end_kb=%ld kb_per_listener=%.2f other_kb_per_listener=%.2f "
-	    "responder_cpu_s=%.2f self_cpu_s=%.2f wall_s=%.2f "
+	    "publish_s=%.3f responder_cpu_s=%.2f other_cpu_s=%.2f self_cpu_s=%.2f wall_s=%.2f "
 	    "self_cpu_pct=%.0f timed_out=%d\n",
 	    lg.nchan ? "nchan" : "fcomet", mode, lg.nlisteners,
 	    lg.parked_seen, lg.all_parked, lg.nmessages, lg.rate, lg.nsent,
 	    lg.nsent_ok, lg.send_errors, expected, lg.delivered, missed,
 	    lg.dups, lg.gaps, lg.id_mismatch, lg.http_errors, lg.io_errors,
-	    lg.reconnects, connect_s, c50, c99, dps, p50, p99, pmax, rss_idle,
-	    rss_parked, rss_end, kb_per, oth_per, pub_cpu_s, cpu, wall,
+	    lg.reconnects, connect_s, c50, c99, s50, s99, dps, p50, p99, pmax, rss_idle,
+	    rss_parked, rss_end, kb_per, oth_per, pub_s, pub_cpu_s, oth_cpu_s,
+	    cpu, wall,
 	    100 * cpu / wall, lg.timed_out);
-	(void)ticks;
 }
 
 int
 main(int argc, char **argv)
 {
 	long		rss_idle, rss_parked = -1, rss_end, oth_idle, oth_parked = -1;
-	long long	ticks0 = 0, ticks1 = 0;
+	long long	ticks0 = 0, ticks1 = 0, oticks0 = 0, oticks1 = 0;
 	long		hz = sysconf(_SC_CLK_TCK);
 	uint64_t	expected;
 
@@ -1318,7 +1334,7 @@ main(int argc, char **argv)
 	lg.t0 = now_ns();
 	lg.deadline = lg.t0 + (int64_t)(lg.max_seconds * 1e9);
 
-	if (probe_parked(&lg.since0) < 0)
+	if ((lg.listeners0 = probe_parked(&lg.since0)) < 0)
 		die("cannot read the room's state at %s:%d%s (is it up?)",
 		    lg.host, lg.port, lg.base);
 	for (uint32_t i = 0; i < lg.nlisteners; i++)
@@ -1346,12 +1362,15 @@ main(int argc, char **argv)
 	}
 	if (!lg.timed_out) {
 		ticks0 = cpu_ticks(lg.pids, lg.npids);
+		oticks0 = cpu_ticks(lg.npids_other, lg.nother);
 		phase_publish();
 		ticks1 = cpu_ticks(lg.pids, lg.npids);
+		oticks1 = cpu_ticks(lg.npids_other, lg.nother);
 	}
 	rss_end = rss_sum(lg.pids, lg.npids);
 	report(rss_idle, rss_parked, rss_end, oth_idle, oth_parked,
-	    ticks1 - ticks0, (double)(ticks1 - ticks0) / (double)hz);
+	    (double)(ticks1 - ticks0) / (double)hz,
+	    (double)(oticks1 - oticks0) / (double)hz);
 	fflush(stdout);
 	expected = (uint64_t)lg.nsent_ok * lg.nlisteners;
 	return lg.all_parked && !lg.timed_out && lg.nsent_ok == lg.nmessages &&

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -61,6 +62,19 @@ segment_layout(struct segment_layout *l, uint32_t rooms, uint32_t cap,
 	l->windows_off = l->listeners_off +
 	    ALIGN((size_t)SEGMENT_SLOTS * rooms * sizeof(uint32_t));
 	l->size = l->windows_off + (size_t)rooms * l->wstride;
+}
+
+/* Sizes a segment may have: each bounded, and the whole at most 4 GiB. */
+static bool
+segment_sizes_ok(uint32_t rooms, uint32_t cap, uint32_t max_text)
+{
+	struct segment_layout	l;
+
+	if (rooms < 1 || rooms > 65536 || cap < 1 || cap > 1048576 ||
+	    max_text < 1 || max_text > EVENT_TEXT_LIMIT)
+		return false;
+	segment_layout(&l, rooms, cap, max_text);
+	return l.size <= SEGMENT_MAX_SIZE;
 }
 
 static int
@@ -137,6 +151,13 @@ segment_create(struct segment *sg, int fd, const struct segment_opts *o,
 	uint32_t		 max_text = o->max_text ? o->max_text :
 			    EVENT_TEXT_DEFAULT;
 
+	if (!segment_sizes_ok(rooms, cap, max_text)) {
+		snprintf(err, errlen, "%s: --rooms 1..65536, --window 1..1048576,"
+		    " --max-text 1..%d, 4 GiB in all", sg->name,
+		    EVENT_TEXT_LIMIT);
+		errno = EINVAL;
+		return -1;
+	}
 	segment_layout(&l, rooms, cap, max_text);
 	if (segment_own(fd, o) == -1) {
 		snprintf(err, errlen, "%s: owner: %s", sg->name, strerror(errno));
@@ -198,8 +219,7 @@ segment_check(struct segment *sg, int fd, const struct segment_opts *o,
 		usleep(10000);
 	}
 	if (tries == 100 || h.version != SEGMENT_VERSION ||
-	    h.nrooms < 1 || h.nrooms > 65536 || h.cap < 1 ||
-	    h.cap > 1048576 || h.max_text < 1 || h.max_text > EVENT_TEXT_LIMIT)
+	    !segment_sizes_ok(h.nrooms, h.cap, h.max_text))
 		goto mismatch;
 	segment_layout(&l, h.nrooms, h.cap, h.max_text);
 	if (l.size != h.size || l.ring != h.ring ||
@@ -391,6 +411,26 @@ deadline_in(struct timespec *ts, int ms)
 	}
 }
 
+/* A zombie is dead too: kill(pid, 0) alone says it is alive. */
+static bool
+pid_alive(pid_t pid)
+{
+	char	path[64], buf[256], *p;
+	FILE	*f;
+	bool	 zombie = false;
+
+	if (kill(pid, 0) == -1 && errno == ESRCH)
+		return false;
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return true;
+	if (fgets(buf, sizeof buf, f) != NULL &&
+	    (p = strrchr(buf, ')')) != NULL)
+		zombie = p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+	fclose(f);
+	return !zombie;
+}
+
 /* The owner died holding the lock: take it over and mend its room. */
 static void
 segment_recover(struct segment *sg, int32_t dead)
@@ -408,6 +448,31 @@ segment_recover(struct segment *sg, int32_t dead)
 	    sg->name, (int)dead, (int)ri);
 }
 
+static int32_t		segment_pid;	/* getpid() is a syscall: 1.7 us here */
+static pthread_once_t	segment_pid_once = PTHREAD_ONCE_INIT;
+
+static void
+segment_pid_forget(void)
+{
+	segment_pid = 0;
+}
+
+static void
+segment_pid_init(void)
+{
+	pthread_atfork(NULL, NULL, segment_pid_forget);
+}
+
+static int32_t
+segment_me(void)
+{
+	if (segment_pid == 0) {
+		pthread_once(&segment_pid_once, segment_pid_init);
+		segment_pid = (int32_t)getpid();
+	}
+	return segment_pid;
+}
+
 /*
  * Takes the lock, waiting at most timeout_ms. A dead owner is noticed
  * within two rounds and its lock taken over. -1 with ETIMEDOUT if a live
@@ -418,9 +483,15 @@ segment_lock(struct segment *sg, int timeout_ms)
 {
 	struct segment_hdr	*h = sg->hdr;
 	struct timespec		 ts;
-	int32_t			 me = (int32_t)getpid(), seen, zero_rounds = 0;
+	int32_t			 me = segment_me(), seen, zero_rounds = 0;
 	int			 waited = 0;
 
+	if (sem_trywait(sg->lock) == 0) {	/* uncontended: no clock read */
+		seen = 0;
+		if (__atomic_compare_exchange_n(&h->owner, &seen, me, 0,
+		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return 0;
+	}
 	for (;;) {
 		deadline_in(&ts, LOCK_ROUND_MS);
 		if (sem_timedwait(sg->lock, &ts) == 0) {
@@ -437,7 +508,7 @@ segment_lock(struct segment *sg, int timeout_ms)
 		waited += LOCK_ROUND_MS;
 		seen = LOAD(&h->owner);
 		if ((seen == 0 && ++zero_rounds >= 2) ||
-		    (seen != 0 && kill(seen, 0) == -1 && errno == ESRCH)) {
+		    (seen != 0 && !pid_alive(seen))) {
 			if (__atomic_compare_exchange_n(&h->owner, &seen, me, 0,
 			    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 				segment_recover(sg, seen);

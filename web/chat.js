@@ -37,7 +37,7 @@
     es: null, poll: null, timer: null, openTimer: null,
     backoff: BACKOFF_MIN, everOpened: false,
     who: new Set(), whoTimer: null,
-    sending: false, unread: 0
+    sending: false, unread: 0, gapNoticed: false
   };
 
   /* ---------- small helpers ---------- */
@@ -194,8 +194,9 @@
     if (ev.room && ev.room !== state.room) return;
     var last = state.lastId[state.room] || 0;
     if (ev.id <= last) return;                     /* seen already */
-    if (last > 0 && ev.id > last + 1)
+    if (last > 0 && ev.id > last + 1 && !state.gapNoticed)
       notice('Some messages were missed (' + (ev.id - last - 1) + ' not received).', 'gap');
+    state.gapNoticed = false;
     state.lastId[state.room] = ev.id;
     renderEvent(ev);
     if (ev.type === 'join') { state.who.add(ev.nick); renderWho(); }
@@ -209,6 +210,7 @@
   /* A gap or reset announced by the server.  `cursor` is where we resumed. */
   function handleGap(gen, kind, cursor) {
     if (gen !== state.gen) return;
+    state.gapNoticed = true;       /* the jump that follows is this gap */
     if (kind === 'reset') {
       state.lastId[state.room] = 0;
       notice('The chat was reset on the server; some messages were missed.', 'gap reset');

@@ -70,7 +70,8 @@ async function conversation(browser, room, query, transport) {
   // bo comes back, then ana closes: bo sees ana leave.
   const b2 = await t.openChat(browser, room, 'bo', { query });
   await t.waitText(b2, 'bye', 'ana');           // history on entry
-  await t.waitSys(a, 'join', 'bo');
+  await until(async () => (await t.lines(a)).filter((l) => l.kind === 'join' && l.nick === 'bo').length === 2,
+    'ana did not see bo join again');
   const early = (await t.lines(b2)).filter((l) => l.kind === 'leave' && l.nick === 'ana');
   assert(early.length === 0, `bo shows ana leaving while ana's page is open: ${JSON.stringify(early)}`);
   await a.ctx.close();
@@ -179,6 +180,52 @@ async function offline(browser, room, query) {
 
   await t.test('browser: 5 s offline while the other sends 20: all 20 appear once, in order (long-poll)',
     () => offline(browser, 'offlinelp', '?transport=longpoll'));
+
+  await t.test('browser: room change without reload, nick remembered, unread count in the title', async () => {
+    await t.post('elsewhere', 'cy', 'in elsewhere');
+    const a = await t.openChat(browser, 'start', 'ana');
+    await t.say(a, 'in start');
+    await a.page.evaluate(() => { window.__sameDocument = true; });
+    // Change room with the form, by keyboard.
+    await a.page.fill('#room', 'elsewhere');
+    await a.page.press('#room', 'Enter');
+    await t.waitText(a, 'in elsewhere', 'cy');
+    await t.waitLive(a);
+    assert(await a.page.evaluate(() => window.__sameDocument === true), 'the page reloaded to change room');
+    assert(!(await t.texts(a)).includes('in start'), 'the old room\'s messages are still shown');
+    assert(await a.page.evaluate(() => location.hash) === '#room=elsewhere', 'the URL does not name the new room');
+    assert(await a.page.$eval('#room-title', (e) => e.textContent) === '#elsewhere', 'room title not updated');
+    assert(await a.page.evaluate(() => document.activeElement.id) === 'text', 'message input has no focus after the change');
+    // Change room through the URL.
+    await a.page.evaluate(() => { location.hash = '#room=start'; });
+    await t.waitText(a, 'in start', 'ana');
+    assert(!(await t.texts(a)).includes('in elsewhere'), 'elsewhere\'s messages are still shown');
+    assert(await a.page.evaluate(() => window.__sameDocument === true), 'the page reloaded on a hash change');
+    // The nick is remembered: a page without nick in its URL enters as ana.
+    const p2 = await a.ctx.newPage();
+    await p2.goto(`${t.BASE}/#room=start`);
+    await p2.waitForSelector('#status[data-state="live"]', { timeout: 20000 });
+    assert(await p2.$eval('#nick', (e) => e.value) === 'ana', 'the nick is not remembered');
+    await p2.close();
+    // Tab hidden: the title counts unread messages; shown again: it stops.
+    await a.page.evaluate(() => {
+      Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    for (let i = 1; i <= 3; i++) await t.post('start', 'cy', `unread ${i}`);
+    await t.waitText(a, 'unread 3', 'cy');
+    const title = await a.page.title();
+    assert(/^\(3\) /.test(title), `title while hidden: "${title}"`);
+    await a.page.evaluate(() => {
+      delete document.hidden; delete document.visibilityState;
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    const title2 = await a.page.title();
+    assert(!/^\(\d+\) /.test(title2), `title once shown again: "${title2}"`);
+    assertClean(a);
+    await a.ctx.close();
+  });
 
   await t.test('browser: send errors in words, input keeps the text, counter counts UTF-8 bytes', async () => {
     const a = await t.openChat(browser, 'errors', 'ana');

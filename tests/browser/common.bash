@@ -35,9 +35,6 @@ bt_init() {
 # for restarts.
 bt_start() {
 	BT_OPTS=("$@")
-	# nginx's workers run as www-data when we are root; fcomet keeps its
-	# socket out of reach of "others" (mode & 0770), so give it their group.
-	[ "$(id -u)" = 0 ] && BT_OPTS+=(--socket-group www-data)
 	fc_start "${BT_OPTS[@]}"
 	fc_nginx
 }

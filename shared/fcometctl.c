@@ -24,6 +24,7 @@
 #include "event.h"
 #include "log.h"
 #include "segment.h"
+#include "store.h"
 #include "window.h"
 
 #define CTL_LOCK_MS	5000	/* hold-lock: how long to wait for the lock */
@@ -39,6 +40,9 @@ struct ctl {
 	bool			 since_set;
 	uint64_t		 since;	/* dump --since */
 	struct window_out	 out;	/* read buffer, for dump and tail */
+	const char		*memcached;	/* --memcached servers */
+	const char		*mc_prefix;	/* --memcached-prefix */
+	struct store		*st;	/* send's store, once opened */
 	bool			 out_set;
 };
 
@@ -70,6 +74,8 @@ static void	cmd_send(char **);
 static void	cmd_purge(char **);
 static void	cmd_unlink(char **);
 static void	cmd_hold_lock(char **);
+static void	cmd_take_id(char **);
+static struct store *ctl_store(void);
 static void	since_args(int *, char **);
 static int	ctl_options(int, char **);
 
@@ -85,6 +91,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "purge", 1, cmd_purge },
 	{ "unlink", 0, cmd_unlink },
 	{ "hold-lock", 1, cmd_hold_lock },	/* test hook, not in usage */
+	{ "take-id", 1, cmd_take_id },		/* test hook, not in usage */
 	{ NULL, 0, NULL }
 };
 
@@ -95,6 +102,8 @@ static const struct option ctl_longopts[] = {
 	{ "rooms", required_argument, NULL, 'r' },
 	{ "max-text", required_argument, NULL, 'm' },
 	{ "since", required_argument, NULL, 's' },
+	{ "memcached", required_argument, NULL, 'M' },
+	{ "memcached-prefix", required_argument, NULL, 'P' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -107,7 +116,7 @@ usage(int status)
 
 	fprintf(f,
 "usage: fcometctl [--name NAME] [--json] [--window N] [--rooms N]\n"
-"                 [--max-text N] COMMAND [ARG...]\n"
+"                 [--max-text N] [--memcached SERVERS] COMMAND [ARG...]\n"
 "commands:\n"
 "  stat                   the segment: sizes, rooms, events, lock, counters\n"
 "  rooms                  each room: first id, last id, events held\n"
@@ -122,6 +131,8 @@ usage(int status)
 "  --window N      events kept per room     \\  used when send creates the\n"
 "  --rooms N       rooms in the room table   > segment; checked against\n"
 "  --max-text N    largest text in bytes    /  an existing one\n"
+"  --memcached HOST:PORT[,...]  send through memcached, as fcomet does\n"
+"  --memcached-prefix P         its key prefix (default fcomet)\n"
 "  --help, --version\n"
 "Options go before COMMAND (dump's --since after it too); the words after\n"
 "COMMAND are taken as they are, a TEXT that begins with '-' included.\n");
@@ -132,6 +143,8 @@ usage(int status)
 static void
 ctl_cleanup(void)
 {
+	store_close(ctl.st);
+	ctl.st = NULL;
 	if (ctl.out_set)
 		window_out_free(&ctl.out);
 	ctl.out_set = false;
@@ -669,7 +682,10 @@ cmd_send(char **argv)
 	ev.nick = nbuf;
 	ev.text = text;
 	ev.textlen = tlen;
-	if ((id = segment_publish(&ctl.sg, &ev, &ts)) == -1) {
+	if ((id = store_publish(ctl_store(), &ev, &ts)) == -1) {
+		if (errno == EIO)
+			errx(1, "memcached %s is unreachable: nothing stored",
+			    ctl.memcached);
 		if (errno == ENOSPC)
 			errx(1, "%s: room table full (%u rooms): purge is no "
 			    "help, recreate it with more --rooms", ctl.sg.name,
@@ -724,6 +740,33 @@ cmd_unlink(char **argv)
 	json_object_object_add(o, "unlinked", json_object_new_string(
 	    ctl.opts.name));
 	ctl_json(o);
+}
+
+/* The store of --memcached, or the segment's own. */
+static struct store *
+ctl_store(void)
+{
+	char	why[256];
+
+	if (ctl.st == NULL && (ctl.st = store_open(&ctl.sg, ctl.memcached,
+	    ctl.mc_prefix, why, sizeof why)) == NULL)
+		errx(1, "%s", why);
+	return ctl.st;
+}
+
+/* take-id ROOM: test hook; takes a memcached id and stores nothing, as a
+ * sender that died between the two would. */
+static void
+cmd_take_id(char **argv)
+{
+	int64_t	id;
+
+	if (ctl.memcached == NULL)
+		errx(2, "take-id needs --memcached");
+	ctl_open(true);
+	if ((id = store_mc_take_id(ctl_store(), argv[0])) == -1)
+		err(1, "take-id %s", argv[0]);
+	printf("%lld\n", (long long)id);
 }
 
 /* hold-lock MS: test hook; takes the lock, says so, holds it MS ms. */
@@ -802,6 +845,12 @@ ctl_options(int argc, char **argv)
 			ctl.since = ctl_number(optarg, "--since", 0,
 			    EVENT_ID_MAX);
 			ctl.since_set = true;
+			break;
+		case 'M':
+			ctl.memcached = optarg;
+			break;
+		case 'P':
+			ctl.mc_prefix = optarg;
 			break;
 		case 'h':
 			usage(0);

@@ -941,6 +941,32 @@ fd_limit(void)
 		    (unsigned long long)rl.rlim_cur);
 }
 
+/* Busy share of all cores since the last call, from /proc/stat. */
+static double
+machine_busy(void)
+{
+	static unsigned long long	last_busy, last_total;
+	unsigned long long		v[8] = { 0 }, busy, total = 0;
+	double				pct = -1;
+	FILE				*f;
+
+	if ((f = fopen("/proc/stat", "r")) == NULL)
+		return -1;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+	    &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+		for (int i = 0; i < 8; i++)
+			total += v[i];
+		busy = total - v[3] - v[4];	/* less idle and iowait */
+		if (total > last_total)
+			pct = 100.0 * (double)(busy - last_busy) /
+			    (double)(total - last_total);
+		last_busy = busy;
+		last_total = total;
+	}
+	fclose(f);
+	return pct;
+}
+
 static int
 cmp_u32(const void *a, const void *b)
 {
@@ -1230,6 +1256,14 @@ report(long rss_idle, long rss_parked, long rss_end, long oth_idle,
 	double		pub_s = lg.t_pub_end > lg.t_pub0 ?
 			    (double)(lg.t_pub_end - lg.t_pub0) / 1e9 : 0;
 
+	double		busy = machine_busy(), load = -1;
+	FILE		*lf;
+
+	if ((lf = fopen("/proc/loadavg", "r")) != NULL) {
+		if (fscanf(lf, "%lf", &load) != 1)
+			load = -1;
+		fclose(lf);
+	}
 	getrusage(RUSAGE_SELF, &ru);
 	cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
@@ -1295,6 +1329,8 @@ report(long rss_idle, long rss_parked, long rss_end, long oth_idle,
 	printf("  %-34s %.2f s CPU in %.2f s (%.0f%% of one core), "
 	    "max RSS %ld KB\n", "loadgen itself", cpu, wall,
 	    100 * cpu / wall, ru.ru_maxrss);
+	printf("  %-34s %.0f%% of all cores busy during the run, load "
+	    "average %.1f\n", "machine (everything on it)", busy, load);
 	if (lg.timed_out)
 		printf("  DEADLINE: --max-seconds %.0f passed\n",
 		    lg.max_seconds);
@@ -1310,7 +1346,7 @@ report(long rss_idle, long rss_parked, long rss_end, long oth_idle,
 	    "lat_max_ms=%.3f rss_idle_kb=%ld rss_parked_kb=%ld "
 	    "rss_end_kb=%ld kb_per_listener=%.2f other_kb_per_listener=%.2f "
 	    "publish_s=%.3f responder_cpu_s=%.2f other_cpu_s=%.2f self_cpu_s=%.2f wall_s=%.2f "
-	    "self_cpu_pct=%.0f timed_out=%d\n",
+	    "self_cpu_pct=%.0f machine_busy_pct=%.0f loadavg=%.1f timed_out=%d\n",
 	    lg.nchan ? "nchan" : "fcomet", mode, lg.nlisteners,
 	    lg.parked_seen, lg.all_parked, lg.nmessages, lg.rate, lg.nsent,
 	    lg.nsent_ok, lg.send_errors, expected, lg.delivered, missed,
@@ -1318,7 +1354,7 @@ report(long rss_idle, long rss_parked, long rss_end, long oth_idle,
 	    lg.reconnects, connect_s, c50, c99, s50, s99, dps, p50, p99, pmax, rss_idle,
 	    rss_parked, rss_end, kb_per, oth_per, pub_s, pub_cpu_s, oth_cpu_s,
 	    cpu, wall,
-	    100 * cpu / wall, lg.timed_out);
+	    100 * cpu / wall, busy, load, lg.timed_out);
 }
 
 int
@@ -1331,6 +1367,7 @@ main(int argc, char **argv)
 
 	options(argc, argv);
 	setup();
+	machine_busy();
 	lg.t0 = now_ns();
 	lg.deadline = lg.t0 + (int64_t)(lg.max_seconds * 1e9);
 

@@ -8,6 +8,7 @@
   'use strict';
 
   var MAX_BYTES = 2000;          /* the server's default text maximum */
+  var SEND_TIMEOUT = 15000;      /* ms to wait for /send to answer */
   var POLL_TIMEOUT = 25;         /* seconds the server may hold a /listen */
   var BACKOFF_MIN = 500, BACKOFF_MAX = 8000;   /* ms between reconnects */
   var SSE_OPEN_TIMEOUT = 10000;  /* ms before a stream that never opened is given up */
@@ -476,7 +477,9 @@
     body.set('room', state.room);
     body.set('nick', state.nick);
     body.set('text', text);
-    fetch(api('send'), { method: 'POST', body: body, cache: 'no-store' })
+    var ctl = new AbortController();
+    var guard = setTimeout(function () { ctl.abort(); }, SEND_TIMEOUT);
+    fetch(api('send'), { method: 'POST', body: body, cache: 'no-store', signal: ctl.signal })
       .then(function (r) {
         if (r.ok) {
           /* Accepted: clear only if the user did not type on meanwhile. */
@@ -489,10 +492,15 @@
           showSendError(sendErrorText(r, j), r.status === 429 ? 'rate' : 'error');
         });
       })
-      .catch(function () {
-        showSendError('Could not reach the chat server; your message was not sent. Check the connection and try again.');
+      .catch(function (e) {
+        if (e && e.name === 'AbortError')
+          showSendError('No answer from the chat server in ' + (SEND_TIMEOUT / 1000) +
+            ' s; your message may not have been sent. Try again.');
+        else
+          showSendError('Could not reach the chat server; your message was not sent. Check the connection and try again.');
       })
       .then(function () {
+        clearTimeout(guard);
         state.sending = false;
         el.send.disabled = false;
         el.composer.removeAttribute('aria-busy');

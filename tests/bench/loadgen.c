@@ -1318,9 +1318,10 @@ report(long rss_idle, long rss_parked, long rss_end, long oth_idle,
 		    rss_end, lg.npids);
 		printf("  %-34s %.2f KB\n", "responder KB per parked listener",
 		    kb_per);
-		printf("  %-34s %.2f s (%.0f%% of one core)\n",
-		    "responder CPU while publishing", pub_cpu_s,
-		    deliv_s > 0 ? 100 * pub_cpu_s / deliv_s : 0);
+		printf("  %-34s %.2f s (%.0f%% of one core), %.1f us per "
+		    "delivery\n", "responder CPU while publishing", pub_cpu_s,
+		    deliv_s > 0 ? 100 * pub_cpu_s / deliv_s : 0,
+		    lg.delivered ? 1e6 * pub_cpu_s / (double)lg.delivered : 0);
 	}
 	if (lg.nother > 0)
 		printf("  %-34s %.2f KB (idle %ld, parked %ld KB), CPU "
@@ -1345,7 +1346,9 @@ report(long rss_idle, long rss_parked, long rss_end, long oth_idle,
 	    "deliveries_per_s=%.0f lat_p50_ms=%.3f lat_p99_ms=%.3f "
 	    "lat_max_ms=%.3f rss_idle_kb=%ld rss_parked_kb=%ld "
 	    "rss_end_kb=%ld kb_per_listener=%.2f other_kb_per_listener=%.2f "
-	    "publish_s=%.3f responder_cpu_s=%.2f other_cpu_s=%.2f self_cpu_s=%.2f wall_s=%.2f "
+	    "publish_s=%.3f responder_cpu_s=%.2f other_cpu_s=%.2f "
+	    "responder_us_per_delivery=%.2f other_us_per_delivery=%.2f "
+	    "self_cpu_s=%.2f wall_s=%.2f "
 	    "self_cpu_pct=%.0f machine_busy_pct=%.0f loadavg=%.1f timed_out=%d\n",
 	    lg.nchan ? "nchan" : "fcomet", mode, lg.nlisteners,
 	    lg.parked_seen, lg.all_parked, lg.nmessages, lg.rate, lg.nsent,
@@ -1353,6 +1356,8 @@ report(long rss_idle, long rss_parked, long rss_end, long oth_idle,
 	    lg.dups, lg.gaps, lg.id_mismatch, lg.http_errors, lg.io_errors,
 	    lg.reconnects, connect_s, c50, c99, s50, s99, dps, p50, p99, pmax, rss_idle,
 	    rss_parked, rss_end, kb_per, oth_per, pub_s, pub_cpu_s, oth_cpu_s,
+	    lg.delivered ? 1e6 * pub_cpu_s / (double)lg.delivered : 0,
+	    lg.delivered ? 1e6 * oth_cpu_s / (double)lg.delivered : 0,
 	    cpu, wall,
 	    100 * cpu / wall, busy, load, lg.timed_out);
 }

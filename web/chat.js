@@ -134,15 +134,21 @@
 
   /* ---------- the message list ---------- */
 
+  /* The list follows new lines while the reader is at its bottom; one who
+   * scrolled up to read stays where they are. */
+  var stick = true;
   function nearBottom() {
     var m = el.messages;
-    return m.scrollHeight - m.scrollTop - m.clientHeight < 80;
+    return m.scrollHeight - m.scrollTop - m.clientHeight < 40;
   }
+  function toBottom() { el.messages.scrollTop = el.messages.scrollHeight; }
+  el.messages.addEventListener('scroll', function () { stick = nearBottom(); });
+  if (typeof ResizeObserver === 'function')
+    new ResizeObserver(function () { if (stick) toBottom(); }).observe(el.messages);
 
   function addLine(li) {
-    var stick = nearBottom();
     el.messages.appendChild(li);
-    if (stick) el.messages.scrollTop = el.messages.scrollHeight;
+    if (stick) toBottom();
   }
 
   function renderEvent(ev) {
@@ -408,6 +414,7 @@
     state.who = new Set();
     renderWho();
     el.messages.textContent = '';
+    stick = true;
     el.roomTitle.textContent = '#' + room;
     el.nick.value = nick;
     el.room.value = room;

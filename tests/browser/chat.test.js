@@ -276,6 +276,8 @@ async function offline(browser, room, query) {
       await t.waitText(a, 'Line one\nline two\n   indented three');
       await until(async () => (await t.who(a)).length === 2, 'who list does not show both');
       await a.page.fill('#text', 'Draft: unsent text stays here');
+      await until(() => a.page.$eval('#messages', (m) => m.scrollHeight - m.scrollTop - m.clientHeight < 2),
+        `${name}: the message list is not scrolled to the newest line`, 5000);
       if (name.startsWith('phone')) {
         const w = await a.page.evaluate(() => [document.documentElement.scrollWidth, document.body.scrollWidth]);
         assert(w[0] <= 360 && w[1] <= 360, `${name}: scrollWidth ${w[0]}/${w[1]} > 360`);

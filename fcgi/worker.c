@@ -2,19 +2,21 @@
  * worker.c: one prefork worker. Accept threads take requests off libfcgi,
  * copy what they need, detach the connection from libfcgi and route it;
  * the dispatcher (park.c) holds parked requests; the waker turns the
- * segment's futex into a dispatcher wake-up. Signals: all blocked but in
- * the main thread, which waits for SIGTERM and stops the rest.
+ * segment's futex into a dispatcher wake-up. Signals: all blocked; the main
+ * thread waits for SIGTERM and stops the rest through an eventfd.
  */
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -29,6 +31,7 @@ struct worker {
 	struct store	*st;		/* the dispatcher's */
 	struct park	*pk;
 	int		 listen_fd;
+	int		 stop_fd;	/* eventfd: readable once stopping */
 	volatile int	 stop;
 	pthread_t	 accept[FCOMET_ACCEPT_THREADS];
 	pthread_t	 disp;
@@ -165,39 +168,54 @@ request_take(FCGX_Request *req, struct request *r)
 	setsockopt(r->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-static void
-on_usr2(int sig)
+/*
+ * Waits until the listening socket has a connection (true) or the worker
+ * stops (false). The listening socket is non-blocking: an accept that
+ * another thread won returns EAGAIN instead of blocking, so a stopping
+ * worker never sits in accept() and no signal has to interrupt a read.
+ */
+static bool
+accept_wait(int ep)
 {
-	(void)sig;		/* only interrupts accept() */
+	struct epoll_event	ev;
+
+	while (!w.stop) {
+		if (epoll_wait(ep, &ev, 1, -1) == 1)
+			return ev.data.fd == w.listen_fd && !w.stop;
+	}
+	return false;
 }
 
 static void *
 accept_main(void *arg)
 {
 	struct route_ctx	 ctx = { .sg = &w.sg, .pk = w.pk };
+	struct epoll_event	 ev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
 	FCGX_Request		 req;
-	sigset_t		 set;
 	char			 err[256];
+	int			 ep;
 
 	(void)arg;
 	if ((ctx.st = store_open(&w.sg, opt.memcached, opt.mc_prefix, err,
 	    sizeof err)) == NULL)
 		fatal("%s", err);
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR2);
-	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	if (window_out_alloc(&ctx.out, w.sg.hdr->cap, w.sg.hdr->ring) == -1)
 		fatal("out of memory");
-	FCGX_InitRequest(&req, w.listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
-	while (!w.stop) {
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		fatal("epoll: %s", strerror(errno));
+	ev.data.fd = w.listen_fd;	/* one thread woken per connection */
+	epoll_ctl(ep, EPOLL_CTL_ADD, w.listen_fd, &ev);
+	ev.events = EPOLLIN;
+	ev.data.fd = w.stop_fd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, w.stop_fd, &ev);
+	FCGX_InitRequest(&req, w.listen_fd, 0);
+	while (accept_wait(ep)) {
 		struct request r;
 
 		if (FCGX_Accept_r(&req) < 0) {
-			if (w.stop)
-				break;
-			if (errno != EINTR) {	/* EMFILE: wait for fds */
+			if (errno != EAGAIN && errno != EINTR) {
 				log_debug("accept: %s", strerror(errno));
-				usleep(50000);
+				usleep(50000);	/* EMFILE: wait for fds */
 			}
 			continue;
 		}
@@ -209,6 +227,7 @@ accept_main(void *arg)
 		route(&ctx, &r);
 		request_free(&r);
 	}
+	close(ep);
 	window_out_free(&ctx.out);
 	store_close(ctx.st);
 	return NULL;
@@ -233,9 +252,9 @@ waker_main(void *arg)
 int
 worker_main(int listen_fd, int slot)
 {
-	struct sigaction	 sa;
 	sigset_t		 set;
 	char			 err[256];
+	uint64_t		 one = 1;
 	int			 sig, i;
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -250,9 +269,9 @@ worker_main(int listen_fd, int slot)
 	if ((w.pk = park_new(&w.sg, w.st, slot)) == NULL)
 		fatal("dispatcher: %s", strerror(errno));
 	FCGX_Init();
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_usr2;		/* no SA_RESTART */
-	sigaction(SIGUSR2, &sa, NULL);
+	if ((w.stop_fd = eventfd(0, EFD_CLOEXEC)) == -1)
+		fatal("eventfd: %s", strerror(errno));
+	fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
 	sigfillset(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	pthread_create(&w.disp, NULL, park_run, w.pk);
@@ -267,18 +286,11 @@ worker_main(int listen_fd, int slot)
 		sigwait(&set, &sig);
 	while (sig != SIGTERM && sig != SIGINT);
 
-	w.stop = 1;
-	FCGX_ShutdownPending();
-	for (i = 0; i < FCOMET_ACCEPT_THREADS; i++) {
-		struct timespec ts;
-		do {	/* again until it leaves accept(): it may enter late */
-			pthread_kill(w.accept[i], SIGUSR2);
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 20000000;
-			if (ts.tv_nsec >= 1000000000)
-				ts.tv_sec++, ts.tv_nsec -= 1000000000;
-		} while (pthread_timedjoin_np(w.accept[i], NULL, &ts) != 0);
-	}
+	w.stop = 1;	/* accept threads end after their current request */
+	if (write(w.stop_fd, &one, sizeof one) == -1)
+		fatal("eventfd: %s", strerror(errno));
+	for (i = 0; i < FCOMET_ACCEPT_THREADS; i++)
+		pthread_join(w.accept[i], NULL);
 	park_stop(w.pk);
 	pthread_join(w.disp, NULL);
 	segment_notify(&w.sg);

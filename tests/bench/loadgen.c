@@ -10,6 +10,10 @@
  * number and its send time, so every delivery is timed from send to
  * receipt and checked once per listener (missed, duplicated).
  *
+ * Parked means the responder counts them: /status "listeners" less what it
+ * counted before we began, so nothing else may come or go on that responder
+ * meanwhile (run_listeners starts a fresh one per case).
+ *
  * Responder memory: VmRSS of the --pids processes before connecting, once
  * all are parked, and at the end; (parked - idle) / L is the figure.
  *

@@ -768,39 +768,6 @@ segment_presence_expire(struct segment *sg, int64_t now, int64_t grace,
 	return n;
 }
 
-/* shm store: presence with the join stored here. */
-int
-segment_presence_touch(struct segment *sg, int ri, const char *nick,
-    int64_t now)
-{
-	struct event	ev = { EVENT_JOIN, now, sg->rooms[ri].name, nick, NULL, 0 };
-	int		rc;
-
-	if ((rc = segment_presence_enter(sg, ri, nick, now)) == 1 &&
-	    segment_publish(sg, &ev, NULL) == -1)
-		return -1;
-	return rc;
-}
-
-/* shm store: stores a leave for every nick not held for grace ms. */
-int
-segment_presence_sweep(struct segment *sg, int64_t now, int64_t grace)
-{
-	struct segment_gone	gone[16];
-	int			n, left = 0;
-
-	do {
-		n = segment_presence_expire(sg, now, grace, gone, 16);
-		for (int i = 0; i < n; i++) {
-			struct event ev = { EVENT_LEAVE, now,
-			    sg->rooms[gone[i].room].name, gone[i].nick, NULL, 0 };
-			if (segment_publish(sg, &ev, NULL) != -1)
-				left++;
-		}
-	} while (n == 16);
-	return left;
-}
-
 /*
  * Stores an event another host numbered (see window_append_at); unless
  * holes is set, only if it comes right after the room's last id. With no

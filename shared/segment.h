@@ -128,8 +128,6 @@ int	segment_presence_expire(struct segment *, int64_t, int64_t,
 	    struct segment_gone *, int);
 int64_t	segment_append_at(struct segment *, int, uint64_t, uint32_t,
 	    const char *, size_t, bool);
-int	segment_presence_touch(struct segment *, int, const char *, int64_t);
-int	segment_presence_sweep(struct segment *, int64_t, int64_t);
 int	segment_who(struct segment *, int, char (*)[EVENT_NICK_BYTES + 1],
 	    int);
 int	segment_rate_take(struct segment *, const char *, double, double,

@@ -24,6 +24,7 @@
 #include "check.h"
 #include "event.h"
 #include "segment.h"
+#include "store.h"
 #include "window.h"
 
 #define WRITERS		4
@@ -1071,6 +1072,7 @@ segment_presence_joins_once_and_leaves_after_grace(void)
 		{ "join", "bo" }, { "join", "ana" }, { "leave", "bo" },
 	};
 	struct segment		 sg;
+	struct store		*st;
 	struct window_out	 out;
 	const char		*name = new_name();
 	char			 err[256];
@@ -1080,14 +1082,16 @@ segment_presence_joins_once_and_leaves_after_grace(void)
 
 	CHECK(open_seg(&sg, name, 4, 16, 0, true, err, sizeof(err)) == 0);
 	CHECK((ri = segment_room_get(&sg, "lobby")) >= 0);
-	CHECK(segment_presence_touch(&sg, ri, "bo", 1000) == 1);
-	CHECK(segment_presence_touch(&sg, ri, "ana", 1500) == 1);
-	CHECK(segment_presence_touch(&sg, ri, "ana", 2000) == 0);
+	CHECK((st = store_open(&sg, NULL, NULL, err, sizeof err)) != NULL);
+	CHECK(store_presence_touch(st, ri, "bo", 1000) == 1);
+	CHECK(store_presence_touch(st, ri, "ana", 1500) == 1);
+	CHECK(store_presence_touch(st, ri, "ana", 2000) == 0);
 	CHECK(segment_who(&sg, ri, nicks, SEGMENT_PRESENCE) == 2);
 	CHECK(strcmp(nicks[0], "ana") == 0 && strcmp(nicks[1], "bo") == 0);
-	CHECK(segment_presence_sweep(&sg, 5000, 10000) == 0);
+	CHECK(store_presence_sweep(st, 5000, 10000) == 0);
 	/* bo last held at 1000, ana at 2000: at 11500 only bo has left */
-	CHECK(segment_presence_sweep(&sg, 11500, 10000) == 1);
+	CHECK(store_presence_sweep(st, 11500, 10000) == 1);
+	store_close(st);
 	CHECK(segment_who(&sg, ri, nicks, SEGMENT_PRESENCE) == 1);
 	CHECK(strcmp(nicks[0], "ana") == 0);
 	CHECK(window_out_alloc(&out, sg.hdr->cap, sg.hdr->ring) == 0);

@@ -59,6 +59,8 @@ class Conn:
     def __init__(self, host, port):
         self.host, self.port = host, port
         self.r = self.w = None
+        self.reused = False	# a request was answered on it before
+        self.got_status = False	# the current request's status line came
 
     async def open(self):
         self.r, self.w = await asyncio.open_connection(
@@ -68,10 +70,13 @@ class Conn:
         if self.w is not None:
             self.w.close()
         self.r = self.w = None
+        self.reused = False
 
     async def send_head(self, method, path, headers=None, body=None):
         if self.w is None:
             await self.open()
+        self.got_status = False
+        self.sent_at = now()
         h = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
         for k, v in (headers or {}).items():
             h.append(f"{k}: {v}")
@@ -91,6 +96,7 @@ class Conn:
         if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
             raise HTTPError(f"bad status line {line!r}")
         status = int(parts[1])
+        self.got_status = True
         headers = {}
         while True:
             line = await self.r.readline()
@@ -150,6 +156,7 @@ class Stats:
 
     def __init__(self):
         self.requests = 0
+        self.stale = 0		# GETs resent after a keep-alive close
         self.status = {}
         self.errors = []	# (client, what)
 
@@ -240,13 +247,25 @@ class Run:
                 body = b"".join([p async for p in conn.pieces(h)])
                 if h.get("connection", "").lower() == "close":
                     conn.close()
+                else:
+                    conn.reused = True
             except (OSError, HTTPError, asyncio.IncompleteReadError,
                     ValueError) as e:
+                stale = conn.reused and not conn.got_status and \
+                    now() - conn.sent_at < 1
                 conn.close()
                 L.sent_first.set()
                 first = False
                 if self.stop:
                     break
+                if stale:
+                    # The server closed an idle keep-alive connection as
+                    # the request went out (at once: not a parked request
+                    # that was dropped) (Apache's event MPM does when
+                    # it retires a spare child): like a browser, send the
+                    # GET again once on a new connection.
+                    st.stale += 1
+                    continue
                 st.error(L.name, f"{type(e).__name__}: {e}")
                 if not a.retry:
                     break
@@ -373,7 +392,8 @@ class Run:
         conn = Conn(self.host, self.port)
         t_end = now() + a.send_for if a.send_for else None
         for i in range(count):
-            if self.stop or (t_end is not None and now() >= t_end):
+            if self.stop or (t_end is not None and now() >= t_end) or \
+                    (a.stop_file and os.path.exists(a.stop_file)):
                 break
             self.attempted += 1
             head = f"s{k}-{i}-"
@@ -381,10 +401,13 @@ class Run:
             self.sent_texts.add(text)
             body = self.q(room=a.room, nick=f"sender{k}", text=text).encode()
             try:
+                # A new connection per send: a POST is not resent, so it
+                # never races a server closing an idle keep-alive one.
                 status, h, out = await conn.request(
                     "POST", PATH + "send",
-                    {"Content-Type": "application/x-www-form-urlencoded"},
-                    body)
+                    {"Content-Type": "application/x-www-form-urlencoded",
+                     "Connection": "close"}, body)
+                conn.close()
             except (OSError, HTTPError, asyncio.IncompleteReadError,
                     ValueError) as e:
                 conn.close()
@@ -629,7 +652,8 @@ async def fanout(a):
     print(f"# {a.tag}: parked after {parked_at - t0:.1f} s, sent "
           f"{run.attempted} in {sent_at - parked_at:.2f} s, delivered "
           f"{done_at - sent_at:.2f} s later; requests: long-poll "
-          f"{run.lp_stats.requests} {run.lp_stats.status}, SSE "
+          f"{run.lp_stats.requests} {run.lp_stats.status} (resent after a "
+          f"keep-alive close: {run.lp_stats.stale}), SSE "
           f"{run.sse_stats.requests} {run.sse_stats.status}, reconnects "
           f"{sum(L.reconnects for L in everyone)}, errors "
           f"{len(run.lp_stats.errors) + len(run.sse_stats.errors)} "
@@ -697,6 +721,8 @@ def main():
     f.add_argument("--send-for", type=float, default=0,
                    help="stop sending after this many seconds "
                    "(--messages stays the most)")
+    f.add_argument("--stop-file", help="stop sending once this file "
+                   "exists (--send-for and --messages stay the most)")
     f.add_argument("--max-send-failures", type=int,
                    help="sends that may fail (default: none)")
     f.add_argument("--text-bytes", type=int, default=40)

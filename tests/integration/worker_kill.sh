@@ -1,6 +1,6 @@
 #!/bin/bash
 # kill -9 of a worker under load, through a private nginx: 4 senders
-# sending for 6 s and 80 listeners (50 long-poll, 30 SSE, retrying with
+# sending until both kills are done and 80 listeners (50 long-poll, 30 SSE, retrying with
 # their cursor after an error, as the web client does) while each of the 2
 # workers is killed in turn. A send may fail only if a killed worker held
 # it (at most 4 accept threads x 2 kills). The master brings the worker count back to 2 (children of the
@@ -21,7 +21,7 @@ workers() { pgrep -P "$FC_PID" | sort; }
 
 timeout -k 5 120 python3 "$cc" fanout --base "$BASE" --room lobby \
     --tag worker_kill --lp 50 --sse 30 --messages 4000 --senders 4 \
-    --send-for 6 --send-interval 0.01 --max-send-failures 8 --retry \
+    --send-for 60 --stop-file "$T/stop" --send-interval 0.01 --max-send-failures 8 --retry \
     --park-wait 30 --deadline 30 \
     --ready-file "$T/ready" --acked-out "$T/acked.json" &
 client=$!
@@ -42,8 +42,10 @@ for round in 1 2; do
 		fail "$name" "children of the master: $(workers | tr '\n' ' ')"
 	fi
 done
+sleep 1
 kill -0 "$client" 2>/dev/null ||
     fail "worker_kill: the load lasted past the kills" "the client ended early"
+touch "$T/stop"
 wait "$client" || FC_FAILED=1
 
 check "worker_kill: /status workers" 2 \

@@ -29,6 +29,7 @@
 #define TICK_MS		1000		/* presence heartbeat and sweep */
 #define EPOLL_BATCH	256
 #define STOP_FLUSH_MS	800
+#define CLOSE_WAIT_MS	10000		/* to flush an answer, at most */
 
 struct park {
 	struct segment	*sg;
@@ -363,8 +364,9 @@ parked_finish(struct park *pk, struct parked *p, const char *s, size_t len)
 		return;
 	}
 	room_unlink(pk, p);
-	heap_remove(pk, p);
-	p->closing = true;
+	p->closing = true;	/* a reader that never takes it: dropped */
+	p->due = mono_ms() + CLOSE_WAIT_MS;
+	heap_fix(pk, p->heapi);
 }
 
 static void
@@ -429,6 +431,10 @@ park_timer(struct park *pk, struct parked *p, int64_t now)
 {
 	static const char	ping[] = ": ping\n\n";
 
+	if (p->closing) {
+		park_drop(pk, p);
+		return;
+	}
 	if (now >= p->end) {
 		if (p->kind == PARK_LISTEN) {
 			struct buf b = { 0 };
@@ -569,18 +575,29 @@ park_drain(struct park *pk)
 	struct epoll_event	evs[EPOLL_BATCH];
 	int64_t			now = mono_ms(), until = now + STOP_FLUSH_MS;
 
-	while (pk->nheap > 0) {
-		struct parked *p = pk->heap[0];
-		p->end = now;
-		park_timer(pk, p, now);
+	struct parked		**all;
+	uint32_t		 n = pk->nheap;
+
+	if ((all = malloc((n + 1) * sizeof *all)) != NULL) {
+		memcpy(all, pk->heap, n * sizeof *all);
+		for (uint32_t i = 0; i < n; i++)
+			if (!all[i]->closing) {
+				all[i]->end = now;
+				park_timer(pk, all[i], now);
+			}
+		free(all);
 	}
+	park_reap(pk);
 	while (pk->nparked > 0 && (now = mono_ms()) < until) {
-		int n = epoll_wait(pk->ep, evs, EPOLL_BATCH, (int)(until - now));
-		for (int i = 0; i < n; i++)
+		int k = epoll_wait(pk->ep, evs, EPOLL_BATCH, (int)(until - now));
+		for (int i = 0; i < k; i++)
 			if (evs[i].data.ptr != NULL && evs[i].data.ptr != pk)
 				park_event(pk, evs[i].data.ptr, evs[i].events);
 		park_reap(pk);
 	}
+	while (pk->nheap > 0)	/* readers too slow even now: let go */
+		park_drop(pk, pk->heap[0]);
+	park_reap(pk);
 }
 
 void *

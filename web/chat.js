@@ -142,7 +142,15 @@
     return m.scrollHeight - m.scrollTop - m.clientHeight < 40;
   }
   function toBottom() { el.messages.scrollTop = el.messages.scrollHeight; }
-  el.messages.addEventListener('scroll', function () { stick = nearBottom(); });
+  var lastTop = 0;
+  el.messages.addEventListener('scroll', function () {
+    /* Only a move up (the reader's) unsticks; the list shrinking under a
+     * growing who list, say, does not. */
+    var top = el.messages.scrollTop;
+    if (top < lastTop - 2) stick = nearBottom();
+    else if (nearBottom()) stick = true;
+    lastTop = top;
+  });
   if (typeof ResizeObserver === 'function')
     new ResizeObserver(function () { if (stick) toBottom(); }).observe(el.messages);
 
@@ -415,6 +423,7 @@
     renderWho();
     el.messages.textContent = '';
     stick = true;
+    lastTop = 0;
     el.roomTitle.textContent = '#' + room;
     el.nick.value = nick;
     el.room.value = room;
@@ -557,14 +566,18 @@
     if (!document.hidden && state.unread) { state.unread = 0; updateTitle(); }
   });
 
-  /* Back online: do not wait for the backoff to run out. */
+  /* The browser says the network is gone: a stream over it may hang dead
+   * without an error, so close it and say so.  Back online: reconnect at
+   * once from the last id shown, without waiting for a backoff. */
+  window.addEventListener('offline', function () {
+    if (!state.room) return;
+    stopTransport();
+    setStatus('offline', 'Offline: waiting for the network\u2026');
+  });
   window.addEventListener('online', function () {
-    if (state.room && state.timer) {
-      clearTimeout(state.timer);
-      state.timer = null;
-      state.backoff = BACKOFF_MIN;
-      connect();
-    }
+    if (!state.room) return;
+    state.backoff = BACKOFF_MIN;
+    connect();
   });
 
   window.addEventListener('pagehide', function () { stopTransport(); });

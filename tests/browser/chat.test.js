@@ -105,7 +105,10 @@ async function offline(browser, room, query) {
   }
   const left = 5000 - (Date.now() - start);
   if (left > 0) await sleep(left);
+  const before = { s: a.streams, p: a.polls };
   await a.ctx.setOffline(false);
+  // Coming back is a real resume: a new request from the last id shown.
+  await until(() => a.streams > before.s || a.polls > before.p, 'ana made no new request after going online', 15000);
 
   await t.waitText(a, 'offline 20', 'bo', 30000);
   await sleep(1000);                             // a late duplicate would show by now
@@ -276,8 +279,13 @@ async function offline(browser, room, query) {
       await t.waitText(a, 'Line one\nline two\n   indented three');
       await until(async () => (await t.who(a)).length === 2, 'who list does not show both');
       await a.page.fill('#text', 'Draft: unsent text stays here');
-      await until(() => a.page.$eval('#messages', (m) => m.scrollHeight - m.scrollTop - m.clientHeight < 2),
-        `${name}: the message list is not scrolled to the newest line`, 5000);
+      const metrics = () => a.page.$eval('#messages', (m) => [m.scrollHeight, m.scrollTop, m.clientHeight]);
+      try {
+        await until(async () => { const [h, top, c] = await metrics(); return h - top - c < 2; }, 'not at bottom', 5000);
+      } catch (e) {
+        await a.page.screenshot({ path: path.join(t.SHOTS, `${name}-failed.png`) });
+        throw new Error(`${name}: the message list is not scrolled to the newest line (scrollHeight, scrollTop, clientHeight: ${await metrics()})`);
+      }
       if (name.startsWith('phone')) {
         const w = await a.page.evaluate(() => [document.documentElement.scrollWidth, document.body.scrollWidth]);
         assert(w[0] <= 360 && w[1] <= 360, `${name}: scrollWidth ${w[0]}/${w[1]} > 360`);

@@ -383,7 +383,8 @@ spawn(int i)
 		close(sig_fd);
 		sigemptyset(&set);
 		sigprocmask(SIG_SETMASK, &set, NULL);
-		_exit(i == RELAY_SLOT ? relay_main() : worker_main(listen_fd, i));
+		/* exit, not _exit: LeakSanitizer checks the worker too */
+		exit(i == RELAY_SLOT ? relay_main() : worker_main(listen_fd, i));
 	}
 	slots[i].pid = pid;
 	slots[i].retiring = false;

@@ -558,36 +558,6 @@ segment_store(struct segment *sg, int ri, uint32_t type, const char *body,
 	return id;
 }
 
-static __thread char	*encode_buf;	/* one per thread, never shared */
-static __thread size_t	 encode_len;
-
-static ssize_t
-segment_encode(struct segment *sg, const struct event *ev)
-{
-	size_t	need = EVENT_JSON_MAX(sg->hdr->max_text);
-
-	if (encode_len < need) {
-		free(encode_buf);
-		if ((encode_buf = malloc(need)) == NULL) {
-			encode_len = 0;
-			return -1;
-		}
-		encode_len = need;
-	}
-	return event_encode(ev, encode_buf, encode_len);
-}
-
-/* The caller holds the lock: encodes and stores ev in room ri. */
-int64_t
-segment_append_locked(struct segment *sg, int ri, const struct event *ev)
-{
-	ssize_t	len;
-
-	if ((len = segment_encode(sg, ev)) == -1)
-		return -1;
-	return segment_store(sg, ri, ev->type, encode_buf, (size_t)len);
-}
-
 /*
  * Stores a checked event: encoded outside the lock, the lock held only to
  * find the room and copy the bytes in. Returns the id; *ts gets the time.
@@ -595,27 +565,30 @@ segment_append_locked(struct segment *sg, int ri, const struct event *ev)
 int64_t
 segment_publish(struct segment *sg, const struct event *evin, int64_t *ts)
 {
-	struct event	ev = *evin;
-	ssize_t		len;
-	int64_t		id;
-	int		ri;
+	struct event	 ev = *evin;
+	size_t		 max = EVENT_JSON_MAX(sg->hdr->max_text);
+	char		*body;
+	ssize_t		 len;
+	int64_t		 id = -1;
+	int		 ri;
 
 	if (ev.ts == 0)
 		ev.ts = event_now_ms();
-	if ((len = segment_encode(sg, &ev)) == -1)
+	if ((body = malloc(max)) == NULL)
 		return -1;
-	if (segment_lock(sg, 1500) == -1)
-		return -1;
-	if ((ri = segment_room_get_locked(sg, ev.room)) == -1)
-		id = -1;
-	else
-		id = segment_store(sg, ri, ev.type, encode_buf, (size_t)len);
+	if ((len = event_encode(&ev, body, max)) == -1 ||
+	    segment_lock(sg, 1500) == -1)
+		goto out;
+	if ((ri = segment_room_get_locked(sg, ev.room)) != -1)
+		id = segment_store(sg, ri, ev.type, body, (size_t)len);
 	segment_unlock(sg);
 	if (id != -1) {
 		segment_notify(sg);
 		if (ts != NULL)
 			*ts = ev.ts;
 	}
+out:
+	free(body);
 	return id;
 }
 

@@ -116,7 +116,6 @@ void	segment_window(const struct segment *, int, struct window *);
 int	segment_lock(struct segment *, int);
 void	segment_unlock(struct segment *);
 int64_t	segment_publish(struct segment *, const struct event *, int64_t *);
-int64_t	segment_append_locked(struct segment *, int, const struct event *);
 int	segment_read(const struct segment *, int, uint64_t,
 	    struct window_out *);
 int	segment_purge(struct segment *, int);

@@ -649,7 +649,17 @@ segment_survives_writers_killed_mid_publish(void)
 				else if ((cri = segment_room_get(&csg,
 				    "lobby")) >= 0 &&
 				    segment_lock(&csg, 1000) == 0) {
-					segment_append_locked(&csg, cri, &ev);
+					struct window	w;
+					char		body[8192];
+					ssize_t		bl;
+
+					csg.hdr->owner_room = cri;
+					segment_window(&csg, cri, &w);
+					bl = event_encode(&ev, body, sizeof body);
+					if (bl > 0)
+						window_append(&w, ev.type, body,
+						    (size_t)bl);
+					csg.hdr->owner_room = -1;
 					segment_unlock(&csg);
 				}
 				if (k == 0 && write(fds[1], "P", 1) != 1)

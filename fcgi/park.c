@@ -578,7 +578,7 @@ park_drain(struct park *pk)
 	struct parked		**all;
 	uint32_t		 n = pk->nheap;
 
-	if ((all = malloc((n + 1) * sizeof *all)) != NULL) {
+	if (n > 0 && (all = malloc(n * sizeof *all)) != NULL) {
 		memcpy(all, pk->heap, n * sizeof *all);
 		for (uint32_t i = 0; i < n; i++)
 			if (!all[i]->closing) {

@@ -1,0 +1,8 @@
+#!/bin/bash
+# The libFuzzer harnesses of tests/fuzz (form, query and JSON decoding,
+# numbers, event validation and encoding, the window ring, attaching to a
+# corrupt segment, Content-Type): built with clang, ASan, UBSan and
+# LeakSanitizer, each run from its seed corpus (reproducers of past bugs
+# included) for FUZZ_SECONDS (default 60), two at a time. One PASS or FAIL
+# line per harness.
+exec "$(dirname "$0")/../fuzz/run" "$@"

@@ -34,6 +34,12 @@ in front of fcomet on loopback.
   theirs and the workers' fds taken together too (a listener parks in one
   worker or another), and the worker pids never change.
 
+    faultload.py hold --base B --room R --n N --since S --stop-file F
+
+  Opens N long-polls (one connection each) and keeps those still waiting
+  open until the stop file exists; prints (and --out writes) how many got
+  which status, and how many were still open.
+
 Results are "PASS: TAG: what" / "FAIL: TAG: what - why" lines; the exit
 status is 1 if any failed.
 """
@@ -846,6 +852,43 @@ async def soak(a):
     return R.ok
 
 
+# --- hold: many parked long-polls, until a stop file ---------------------
+
+async def hold(a):
+    u = urllib.parse.urlsplit(a.base)
+    host, port = u.hostname, u.port or 80
+    status = {}
+    sem = asyncio.Semaphore(50)
+
+    async def one(i):
+        conn = Conn(host, port)
+        try:
+            async with sem:
+                await conn.send_head("GET", PATH + "listen?" + q(
+                    room=a.room, since=a.since, timeout=a.lp_timeout),
+                    {"Connection": "close"})
+            rd = asyncio.ensure_future(conn.read_head())
+            while not rd.done() and not os.path.exists(a.stop_file):
+                await asyncio.wait([rd], timeout=0.1)
+            if rd.done():
+                st, h = rd.result()
+                status[st] = status.get(st, 0) + 1
+            else:
+                rd.cancel()
+                status["open"] = status.get("open", 0) + 1
+        except ERRORS as e:
+            k = type(e).__name__
+            status[k] = status.get(k, 0) + 1
+        finally:
+            conn.close()
+    await asyncio.gather(*(one(i) for i in range(a.n)))
+    print(f"# hold: {a.n} long-polls: {status}", flush=True)
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump(status, f)
+    return True
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -884,8 +927,16 @@ def main():
     s.add_argument("--lp-timeout", type=int, default=20)
     s.add_argument("--sample-every", type=float, default=3)
     s.add_argument("--warmup-frac", type=float, default=0.2)
+    h = sub.add_parser("hold")
+    h.add_argument("--base", required=True)
+    h.add_argument("--room", required=True)
+    h.add_argument("--n", type=int, required=True)
+    h.add_argument("--since", type=int, default=0)
+    h.add_argument("--lp-timeout", type=int, default=100)
+    h.add_argument("--stop-file", required=True)
+    h.add_argument("--out", help="statuses seen (JSON), at the end")
     a = p.parse_args()
-    ok = asyncio.run(load(a) if a.cmd == "load" else soak(a))
+    ok = asyncio.run({"load": load, "soak": soak, "hold": hold}[a.cmd](a))
     sys.exit(0 if ok else 1)
 
 

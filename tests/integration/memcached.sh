@@ -112,7 +112,8 @@ run() {
 	local c=$1 s=$2
 	shift 2
 	case " $MC_CASES " in *" $c "*) ;; *) return 0 ;; esac
-	timeout -k 5 "$s" python3 "$load" "$c" --hosts "$HOSTS" "$@"
+	timeout -k 5 "$s" python3 "$load" "$c" --hosts "$HOSTS" \
+	    --deadline "$((s - 10))" "$@"
 	case $? in
 	0) ;;
 	124|137) fail "memcached: $c" "did not end within $s s" ;;
@@ -142,6 +143,8 @@ else
 	    --resume-cmd "kill -CONT $relay_b"
 fi
 
+# MC_HOLD=S: keep everything running S seconds more, to look at it.
+[ -n "${MC_HOLD:-}" ] && { echo "holding: $T A=$PID_A B=$PID_B memcached $MC"; sleep "$MC_HOLD"; }
 for p in "$PID_A" "$PID_B"; do
 	check "memcached: responder $p still running" yes \
 	    "$(kill -0 "$p" 2>/dev/null && echo yes || echo no)"

@@ -23,7 +23,13 @@ status is 1 if any failed. Options for the other scripts: --retry (clients
 retry with their cursor after an error, for worker_kill.sh), --strict
 (every request must be a 200, for signals.sh), --stuck K (K SSE readers
 that never read, for slow_reader.sh), --linger (listeners stay parked at
-the end so /status can be checked: --expect-listeners N).
+the end so /status can be checked: --expect-listeners N), --send-for S
+and --stop-file F (send until then, so the shell can kill or signal
+during the load), --max-send-failures N (sends a killed worker may lose).
+
+Every send uses a connection of its own; a long-poll GET that a web server
+closes on a reused keep-alive connection the moment it went out is sent
+again once (as browsers do); everything else that is not a 200 counts.
 
     chatclient.py wait-status --base B --key listeners --eq N --within S
 

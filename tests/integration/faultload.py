@@ -159,6 +159,16 @@ def q(**kw):
     return urllib.parse.urlencode(kw)
 
 
+def reap(task):
+    """Cancels a task still running, or takes its exception."""
+    if task is None:
+        return
+    if not task.done():
+        task.cancel()
+    elif not task.cancelled():
+        task.exception()
+
+
 def sample(xs, n=3):
     xs = list(xs)
     return "; ".join(str(x) for x in xs[:n]) + \
@@ -595,6 +605,7 @@ class Soak:
             return
         cursor = j["last"]
         conn = Conn(self.host, self.port)
+        rd = None
         try:
             while not self.session_over(t_end):
                 kw = dict(room=room, since=cursor, timeout=self.a.lp_timeout)
@@ -632,6 +643,7 @@ class Soak:
             self.error(f"lp#{n} {room}: {type(e).__name__}: {e}")
         finally:
             conn.close()
+            reap(rd)
 
     async def sse_session(self, n, room, nick, t_end):
         j = await self.get("listen now", PATH + "listen?" +
@@ -681,8 +693,7 @@ class Soak:
             self.error(f"sse#{n} {room}: {type(e).__name__}: {e}")
         finally:
             conn.close()
-            if nxt is not None:
-                nxt.cancel()
+            reap(nxt)
 
     async def slot(self, n):
         rnd = random.Random(n)
@@ -861,7 +872,7 @@ async def hold(a):
     sem = asyncio.Semaphore(50)
 
     async def one(i):
-        conn = Conn(host, port)
+        conn, rd = Conn(host, port), None
         try:
             async with sem:
                 await conn.send_head("GET", PATH + "listen?" + q(
@@ -874,13 +885,13 @@ async def hold(a):
                 st, h = rd.result()
                 status[st] = status.get(st, 0) + 1
             else:
-                rd.cancel()
                 status["open"] = status.get("open", 0) + 1
         except ERRORS as e:
             k = type(e).__name__
             status[k] = status.get(k, 0) + 1
         finally:
             conn.close()
+            reap(rd)
     await asyncio.gather(*(one(i) for i in range(a.n)))
     print(f"# hold: {a.n} long-polls: {status}", flush=True)
     if a.out:

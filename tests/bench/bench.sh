@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034,SC2154
 # tests/bench/bench.sh: sourced by run_listeners and run_peers.
 #
 # bench_build: sets $build (FCOMET_BUILD, or the tree through tests/build),
@@ -12,7 +13,7 @@
 T=/tmp/fcomet-bench-$$
 port=${BENCH_PORT:-$((20000 + $$ % 20000))}
 url=http://127.0.0.1:$port
-fc_pid= ng_pid= tr_pid=
+fc_pid='' ng_pid='' tr_pid=''
 name=bench-$$
 
 bench_say() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
@@ -105,7 +106,7 @@ bench_pids() {
 }
 
 bench_nginx_start() {
-	local extra_http=$1 extra_server=$2 modules=${3:-} user= n
+	local extra_http=$1 extra_server=$2 modules=${3:-} user='' n
 	[ "$(id -u)" = 0 ] && user="user root;"
 	cp /etc/nginx/fastcgi_params "$T/"
 	cat >"$T/nginx.conf" <<EOF

@@ -3,7 +3,7 @@
 # a parked long-poll and an open stream whose clients hang up leave
 # /status "listeners" within 1 s, while the other listeners stay counted.
 . "$(dirname "$0")/lib.sh"
-FC_TIMEOUT=${FC_TIMEOUT:-60}
+FC_TIMEOUT=${FC_TIMEOUT:-120}
 fc_init
 fc_start --rate 0 --workers 2 --timeout-max 120 --ping 30
 fc_nginx

@@ -145,42 +145,70 @@ json_string_skip(const char **pp, const char *end, bool *escaped)
 	return 0;
 }
 
+/* A quoted JSON string (valid: json-c has seen the text), decoded. */
+static struct json_object *
+json_string_parse(const char *quoted, size_t len)
+{
+	struct json_tokener	*tok;
+	struct json_object	*o;
+
+	if ((tok = json_tokener_new()) == NULL)
+		return NULL;
+	o = json_tokener_parse_ex(tok, quoted, (int)len);
+	json_tokener_free(tok);
+	if (o != NULL && !json_object_is_type(o, json_type_string)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	return o;
+}
+
 /* The known field a key names, its escapes decoded; -1 if none. */
 static int
 json_key_field(const char *quoted, size_t len, bool escaped)
 {
-	struct json_tokener	*tok;
 	struct json_object	*o;
 	int			 f = -1;
 
 	if (!escaped)
 		return field_lookup(quoted + 1, len - 2);
-	if ((tok = json_tokener_new()) == NULL)
-		return -1;
-	o = json_tokener_parse_ex(tok, quoted, (int)len);
-	if (o != NULL && json_object_is_type(o, json_type_string))
+	if ((o = json_string_parse(quoted, len)) != NULL)
 		f = field_lookup(json_object_get_string(o),
 		    (size_t)json_object_get_string_len(o));
 	json_object_put(o);
-	json_tokener_free(tok);
 	return f;
 }
 
+struct json_field {		/* a known field among the top-level members */
+	int		 count;
+	const char	*value;		/* its quoted string, or NULL */
+	size_t		 len;
+};
+
 /*
- * Walks a JSON text json-c has accepted: counts the top-level keys that
- * are known fields (json-c keeps only the last of repeated keys) and
- * rejects lone surrogate escapes, which json-c lets through.
+ * Walks a JSON text json-c has accepted, for what json-c hides: repeated
+ * top-level keys (it keeps the last; it even cuts keys at U+0000, so that
+ * "room\u0000" would pass for "room") and lone surrogate escapes (it lets
+ * them through). Finds each known field's value as the text has it.
  */
 static int
-json_scan(const char *s, size_t len, int counts[F_COUNT])
+json_scan(const char *s, size_t len, struct json_field fields[F_COUNT])
 {
 	const char	*p = s, *end = s + len, *start;
 	char		 stack[JSON_DEPTH + 1];
-	int		 depth = 0, f;
+	int		 depth = 0, f, field = -1;
 	bool		 want_key = false, escaped;
 
 	while (p < end) {
 		char c = *p++;
+		if (field >= 0 && c != ':' && c != ' ' && c != '\t' &&
+		    c != '\n' && c != '\r') {
+			if (c != '"') {		/* not a string: no value */
+				fields[field].value = NULL;
+				field = -1;
+			} else
+				fields[field].value = p - 1;
+		}
 		switch (c) {
 		case '{':
 		case '[':
@@ -197,6 +225,8 @@ json_scan(const char *s, size_t len, int counts[F_COUNT])
 		case ',':
 			want_key = depth > 0 && stack[depth - 1] == '{';
 			continue;
+		case ':':
+			continue;
 		case '"':
 			break;
 		default:
@@ -206,9 +236,14 @@ json_scan(const char *s, size_t len, int counts[F_COUNT])
 		escaped = false;
 		if (json_string_skip(&p, end, &escaped) == -1)
 			return -1;
-		if (depth == 1 && want_key &&
-		    (f = json_key_field(start, (size_t)(p - start), escaped)) >= 0)
-			counts[f]++;
+		if (field >= 0) {		/* a field's string value */
+			fields[field].len = (size_t)(p - start);
+			field = -1;
+		} else if (depth == 1 && want_key && (f = json_key_field(start,
+		    (size_t)(p - start), escaped)) != -1) {
+			fields[f].count++;
+			field = f;
+		}
 		want_key = false;
 	}
 	return 0;
@@ -219,11 +254,15 @@ int
 fields_json(struct fields *fl, const char *in, size_t len, const char **why)
 {
 	struct json_tokener	*tok;
-	struct json_object	*o = NULL, *m;
-	int			 counts[F_COUNT] = { 0 }, rc = 400;
+	struct json_object	*o = NULL, *v[F_COUNT] = { NULL };
+	struct json_field	 jf[F_COUNT];
+	int			 rc = 400;
 	size_t			 total = 0, off = 0;
 
 	memset(fl, 0, sizeof *fl);
+	memset(jf, 0, sizeof jf);
+	if (!utf8_valid(in, len, NULL))	/* json-c lets overlong forms by */
+		return *why = "the body is not valid UTF-8", 400;
 	if ((tok = json_tokener_new_ex(JSON_DEPTH)) == NULL)
 		return *why = "out of memory", 503;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
@@ -238,22 +277,23 @@ fields_json(struct fields *fl, const char *in, size_t len, const char **why)
 		*why = "the body is not a JSON object";
 		goto out;
 	}
-	if (json_scan(in, len, counts) == -1) {
+	if (json_scan(in, len, jf) == -1) {
 		*why = "the body holds a lone surrogate escape";
 		goto out;
 	}
 	for (int f = F_ROOM; f <= F_TEXT; f++) {
-		if (counts[f] > 1) {
+		if (jf[f].count > 1) {
 			*why = "a field is repeated";
 			goto out;
 		}
-		if (json_object_object_get_ex(o, field_names[f], &m)) {
-			if (!json_object_is_type(m, json_type_string)) {
-				*why = "room, nick and text must be strings";
-				goto out;
-			}
-			total += (size_t)json_object_get_string_len(m) + 1;
+		if (jf[f].count == 0)
+			continue;
+		if (jf[f].value == NULL ||
+		    (v[f] = json_string_parse(jf[f].value, jf[f].len)) == NULL) {
+			*why = "room, nick and text must be strings";
+			goto out;
 		}
+		total += (size_t)json_object_get_string_len(v[f]) + 1;
 	}
 	if ((fl->mem = malloc(total + 1)) == NULL) {
 		*why = "out of memory";
@@ -261,15 +301,17 @@ fields_json(struct fields *fl, const char *in, size_t len, const char **why)
 		goto out;
 	}
 	for (int f = F_ROOM; f <= F_TEXT; f++) {
-		if (!json_object_object_get_ex(o, field_names[f], &m))
+		if (v[f] == NULL)
 			continue;
-		fl->len[f] = (size_t)json_object_get_string_len(m);
+		fl->len[f] = (size_t)json_object_get_string_len(v[f]);
 		fl->v[f] = fl->mem + off;
-		memcpy(fl->v[f], json_object_get_string(m), fl->len[f] + 1);
+		memcpy(fl->v[f], json_object_get_string(v[f]), fl->len[f] + 1);
 		off += fl->len[f] + 1;
 	}
 	rc = 0;
 out:
+	for (int f = 0; f < F_COUNT; f++)
+		json_object_put(v[f]);
 	json_object_put(o);
 	json_tokener_free(tok);
 	return rc;

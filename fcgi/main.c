@@ -5,6 +5,7 @@
  * stops them all. Every signal is taken here, through a signalfd.
  */
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -522,6 +523,19 @@ master_loop(struct segment *sg)
 	}
 }
 
+/* A parked listener is an fd: take every fd we may (the hard limit). */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("setrlimit: %s", strerror(errno));
+	}
+}
+
 static void
 daemonize(void)
 {
@@ -546,6 +560,7 @@ main(int argc, char **argv)
 
 	options(argc, argv);
 	log_init("fcomet", opt.debug);
+	raise_fd_limit();
 	opt.seg.create = true;
 	if (segment_open(&sg, &opt.seg, err, sizeof err) == -1)
 		fatal("%s", err);

@@ -196,6 +196,13 @@ drain_fd(int fd)
 }
 
 /* From the waker: the segment changed. */
+/* Requests this worker holds (read racily: for a log line). */
+int
+park_count(struct park *pk)
+{
+	return (int)__atomic_load_n(&pk->nparked, __ATOMIC_RELAXED);
+}
+
 void
 park_wake(struct park *pk)
 {

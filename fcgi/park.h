@@ -43,6 +43,7 @@ struct park;
 struct park	*park_new(struct segment *, struct store *, int);
 void		 park_add(struct park *, struct parked *);
 void		 park_wake(struct park *);
+int		 park_count(struct park *);
 void		 park_stop(struct park *);
 void		*park_run(void *);
 void		 park_free(struct park *);

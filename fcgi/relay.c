@@ -189,7 +189,7 @@ relay_pass(struct relay *rl)
 		    rl->sg->rooms[ri].name, 0);
 		counter = mc_get_number(rl, key, &err);
 		segment_window(rl->sg, (int)ri, &w);
-		if (!err && counter > window_last(&w))
+		if (!err && counter <= EVENT_ID_MAX && counter > window_last(&w))
 			again |= relay_fetch(rl, (int)ri, counter);
 	}
 	return again;

@@ -186,6 +186,19 @@ accept_wait(int ep)
 	return false;
 }
 
+/* accept() failing (out of fds): said once a minute, not per request. */
+static void
+accept_failed(int e)
+{
+	static int64_t	said;		/* ms, shared by the accept threads */
+	int64_t		now = event_now_ms(), was = said;
+
+	if (now - was >= 60000 && __atomic_compare_exchange_n(&said, &was,
+	    now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		log_warn("accept: %s (%d parked requests hold fds); new "
+		    "requests wait", strerror(e), park_count(w.pk));
+}
+
 static void *
 accept_main(void *arg)
 {
@@ -214,7 +227,7 @@ accept_main(void *arg)
 
 		if (FCGX_Accept_r(&req) < 0) {
 			if (errno != EAGAIN && errno != EINTR) {
-				log_debug("accept: %s", strerror(errno));
+				accept_failed(errno);
 				usleep(50000);	/* EMFILE: wait for fds */
 			}
 			continue;

@@ -362,7 +362,8 @@ expect(const uint8_t *data, size_t size, struct member *want[3])
 			want[f] = malloc(sizeof *m);
 			*want[f] = *m;
 			want[f]->str.p = malloc(m->str.len + 1);
-			memcpy(want[f]->str.p, m->str.p, m->str.len);
+			if (m->str.len > 0)
+				memcpy(want[f]->str.p, m->str.p, m->str.len);
 		}
 	}
 	jp_free(&j);

@@ -294,6 +294,8 @@ run_ops(struct fuzz_in *in)
 			b = fuzz_u8(in);
 			id = b < 240 ? m.last + b % 24 : fuzz_u64(in) &
 			    EVENT_ID_MAX;
+			if (id > EVENT_ID_MAX)	/* ids never pass 2^53-1 */
+				id = EVENT_ID_MAX;
 			window_skip(&w, id);
 			for (uint64_t i = id - m.last > MODEL ? id - MODEL + 1 :
 			    m.last + 1; id > m.last && i <= id; i++)

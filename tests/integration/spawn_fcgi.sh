@@ -8,7 +8,7 @@ fc_need spawn-fcgi
 
 sock=$T/fcomet.sock
 grp=()
-[ "$(id -u)" = 0 ] && grp=(-G www-data)	# nginx's workers are www-data
+[ "$(id -u)" = 0 ] && grp=(-G www-data -u www-data -g www-data)	# nginx's workers are www-data; never run requests as root
 # -n: no fork, spawn-fcgi execs fcomet with the bound socket as fd 0.
 spawn-fcgi -s "$sock" -M 0660 "${grp[@]}" -n -- \
     "$FCOMET" --name "$FC_NAME" --rate 0 --workers 2 >>"$T/fcomet.log" 2>&1 </dev/null &

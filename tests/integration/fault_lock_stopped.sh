@@ -17,6 +17,11 @@
 FC_TIMEOUT=${FC_TIMEOUT:-240}
 fc_init
 fc_start --rate 0 --workers 2 --rooms 8
+# A second responder, one worker, own segment: its dispatcher is the one
+# every parked request of it depends on.
+fc_spawn "$T/one.sock" "$FC_NAME-one" --rate 0 --workers 1 --rooms 8
+one=$FC_SPAWNED
+FC_NGINX_EXTRA=$(fc_nginx_location /one/chat/ "$T/one.sock")
 fc_nginx
 tag=fault_lock_stopped
 
@@ -131,6 +136,26 @@ for i in 1 2; do
 done
 check "$tag: the 2 streams got id 4" 2 "$ok"
 for p in "${sses[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+
+# One worker, the lock held by a stopped process, a listener parked with a
+# nick whose join could not be stored: the worker's other parked requests
+# are still answered on time (the dispatcher never waits for the lock).
+check "$tag: one worker: send" 1 "$(http_send lobby ana x "$BASE/one" | json_get 'j["id"]')"
+"$FCOMETCTL" --name "$FC_NAME-one" hold-lock 60000 >"$T/hold1.out" 2>>"$T/ctl.log" &
+holder=$!
+fc_wait_for 50 grep -q '^locked ' "$T/hold1.out" || fail "$tag: one worker: hold-lock" "$(cat "$T/hold1.out")"
+kill -STOP "$holder"
+curl -s -o /dev/null --max-time 100 "$BASE/one/chat/listen?room=lobby&nick=stuck&timeout=60" &
+nick=$!
+sleep 2.5
+for i in 1 2 3; do
+	expect "$tag: one worker, stopped holder, a nick parked: /listen timeout=1 answers on time ($i)" 200 2 \
+	    "$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 20 "$BASE/one/chat/listen?room=lobby&timeout=1")"
+done
+kill -CONT "$holder"; kill -TERM "$holder"; fc_wait_gone "$holder" 50
+kill "$nick" 2>/dev/null; wait "$nick" 2>/dev/null
+kill -TERM "$one"
+fc_wait_gone "$one" 50 || fail "$tag: one worker: stops on SIGTERM" "still running"
 fc_stop
 fault_sanitizers "$tag"
 fc_done

@@ -1,8 +1,9 @@
 'use strict';
 // The web chat in a real browser: conversation and presence (SSE and
 // long-poll), user text stays text, reload, offline, errors in words,
-// layout at phone and desktop width.  Run by chat.sh (fcomet --grace 1
-// --rate 0: the rate limit has its own test, ratelimit.sh).
+// layout at phone and desktop width.  Run in groups by chat.sh,
+// offline.sh and layout.sh (fcomet --grace 1 --rate 0: the rate limit has
+// its own test, ratelimit.sh).
 const fs = require('fs');
 const path = require('path');
 const t = require('./lib');
@@ -124,16 +125,21 @@ async function offline(browser, room, query) {
   await a.ctx.close(); await b.ctx.close();
 }
 
+// Which groups to run: chat.sh, offline.sh and layout.sh each run some
+// (node chat.test.js GROUP...); none named runs all.
+const groups = process.argv.slice(2);
+const want = (g) => groups.length === 0 || groups.includes(g);
+
 (async () => {
   const browser = await t.launch();
 
-  await t.test('browser: two contexts chat both ways, see join, messages, leave (SSE)',
+  if (want('chat')) await t.test('browser: two contexts chat both ways, see join, messages, leave (SSE)',
     () => conversation(browser, 'conv', '', 'sse'));
 
-  await t.test('browser: ?transport=longpoll: the same conversation works',
+  if (want('chat')) await t.test('browser: ?transport=longpoll: the same conversation works',
     () => conversation(browser, 'convlp', '?transport=longpoll', 'longpoll'));
 
-  await t.test('browser: HTML in a message shows as literal text, no element, no dialog', async () => {
+  if (want('chat')) await t.test('browser: HTML in a message shows as literal text, no element, no dialog', async () => {
     const a = await t.openChat(browser, 'xss', 'ana');
     const b = await t.openChat(browser, 'xss', 'bo');
     await t.say(a, XSS);
@@ -157,7 +163,7 @@ async function offline(browser, room, query) {
     await a.ctx.close(); await b.ctx.close();
   });
 
-  await t.test('browser: reload shows the history once, no duplicates', async () => {
+  if (want('chat')) await t.test('browser: reload shows the history once, no duplicates', async () => {
     const a = await t.openChat(browser, 'reload', 'ana');
     const sent = [];
     for (let i = 1; i <= 5; i++) { await t.say(a, `r${i}`); sent.push(`r${i}`); }
@@ -178,13 +184,13 @@ async function offline(browser, room, query) {
     await a.ctx.close();
   });
 
-  await t.test('browser: 5 s offline while the other sends 20: all 20 appear once, in order (SSE)',
+  if (want('offline')) await t.test('browser: 5 s offline while the other sends 20: all 20 appear once, in order (SSE)',
     () => offline(browser, 'offline', ''));
 
-  await t.test('browser: 5 s offline while the other sends 20: all 20 appear once, in order (long-poll)',
+  if (want('offline')) await t.test('browser: 5 s offline while the other sends 20: all 20 appear once, in order (long-poll)',
     () => offline(browser, 'offlinelp', '?transport=longpoll'));
 
-  await t.test('browser: room change without reload, nick remembered, unread count in the title', async () => {
+  if (want('chat')) await t.test('browser: room change without reload, nick remembered, unread count in the title', async () => {
     await t.post('elsewhere', 'cy', 'in elsewhere');
     const a = await t.openChat(browser, 'start', 'ana');
     await t.say(a, 'in start');
@@ -230,7 +236,7 @@ async function offline(browser, room, query) {
     await a.ctx.close();
   });
 
-  await t.test('browser: send errors in words, input keeps the text, counter counts UTF-8 bytes', async () => {
+  if (want('layout')) await t.test('browser: send errors in words, input keeps the text, counter counts UTF-8 bytes', async () => {
     const a = await t.openChat(browser, 'errors', 'ana');
     const counter = () => a.page.$eval('#counter', (e) => e.textContent);
     await a.page.fill('#text', 'ñ€😀');          // 2 + 3 + 4 bytes
@@ -262,7 +268,7 @@ async function offline(browser, room, query) {
     await a.ctx.close();
   });
 
-  await t.test('browser: at 360 px nothing overflows; screenshots at phone and desktop width', async () => {
+  if (want('layout')) await t.test('browser: at 360 px nothing overflows; screenshots at phone and desktop width', async () => {
     fs.mkdirSync(t.SHOTS, { recursive: true });
     const other = await t.openChat(browser, 'layout', 'bo_with_a_long_nick_1234567890');
     await t.say(other, 'Hello! A long link: https://example.com/' + 'very-long-path-segment/'.repeat(6) + 'end');

@@ -46,12 +46,13 @@ bt_restart() {
 	fc_start "${BT_OPTS[@]}"
 }
 
-# bt_run SCRIPT.js: run a node test, serving its requests, bounded by
-# BT_TIMEOUT seconds (default 420). A non-zero exit marks the test failed.
+# bt_run SCRIPT.js [ARGS]: run a node test, serving its requests, bounded
+# by BT_TIMEOUT seconds (default 420). A non-zero exit marks the test failed.
 bt_run() {
 	local js=$1 pid rc req res n=0 max=$(( ${BT_TIMEOUT:-420} * 20 ))
+	shift
 	BASE=$BASE CTL=$T/ctl SHOTS=$BT_SHOTS NODE_PATH=$bt_dir/node_modules \
-	    node "$bt_dir/$js" </dev/null &
+	    node "$bt_dir/$js" "$@" </dev/null &
 	pid=$!
 	FC_PIDS+=("$pid")
 	while kill -0 "$pid" 2>/dev/null; do

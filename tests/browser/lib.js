@@ -29,7 +29,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 function launch() { return chromium.launch(LAUNCH); }
 
 // Run one case with a time bound; a thrown error or the bound is a FAIL.
-async function test(name, fn, limitMs = 90000) {
+async function test(name, fn, limitMs = 150000) {
   let timer;
   const started = Date.now();
   try {

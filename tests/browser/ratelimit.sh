@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/browser/ratelimit.sh: sending 12 messages fast at the default rate
 # limit (5/s, burst 10) shows the notice and keeps the unsent text.
-FC_TIMEOUT=${FC_TIMEOUT:-200}
+FC_TIMEOUT=${FC_TIMEOUT:-300}
+BT_TIMEOUT=${BT_TIMEOUT:-280}
 . "$(dirname "$0")/common.bash"
 bt_init
 bt_start --grace 1

@@ -3,7 +3,7 @@
 # sends its request and never calls recv) must not hold up the others and
 # is dropped: through a private nginx, 100 normal listeners (50 long-poll,
 # 50 SSE) get all of 1,000 events of 1,500-byte texts, sent as fast as
-# fcomet takes them (--rate 0, 4 senders), within 30 s of the last send;
+# fcomet takes them (--rate 0, 10 senders), within 30 s of the last send;
 # /status listeners then falls to 100 (the stuck one gone, the others still
 # parked), and when the stuck reader finally reads, its stream has been
 # ended after a contiguous prefix of the events (fcomet closes the FastCGI
@@ -24,7 +24,7 @@ FC_NGINX_EXTRA="listen 127.0.0.1:$PORT2 sndbuf=32k;"
 fc_nginx
 timeout -k 5 130 python3 "$top/tests/integration/chatclient.py" fanout \
     --base "$BASE" --room lobby --tag slow_reader \
-    --lp 50 --sse 50 --stuck 1 --stuck-base http://127.0.0.1:$PORT2 --messages 1000 --senders 4 \
+    --lp 50 --sse 50 --stuck 1 --stuck-base http://127.0.0.1:$PORT2 --messages 1000 --senders 10 \
     --text-bytes 1500 --park-wait 30 --deadline 30 --linger \
     --expect-listeners 100 --expect-within 10 || FC_FAILED=1
 [ "$(http_status "$BASE/chat/status")" = 200 ] &&

@@ -83,8 +83,8 @@ usage(int code)
 "  --memcached HOST:PORT[,HOST:PORT...]  share ids and events with the other\n"
 "                          hosts of the site through memcached\n"
 "  --memcached-prefix P    prefix of the memcached keys (default fcomet)\n"
-"  --user USER             started as root: run as USER once the socket and\n"
-"                          the segment are open (required when root)\n"
+"  --user USER             started as root: workers run as USER once the\n"
+"                          socket and the segment are open (required)\n"
 "  --trust-proxy ADDR      take the client address from X-Forwarded-For of\n"
 "                          requests whose REMOTE_ADDR is ADDR\n"
 "  --pidfile FILE          write the master's pid there\n"
@@ -138,14 +138,16 @@ user_arg(const char *s)
 	opt.user_gid = pw->pw_gid;
 }
 
-/* Root opened the socket and the segment; requests never run as root. */
+/*
+ * In a worker or the relay of a master started as root: run as --user.
+ * The master stays root, as nginx's does, to remove its socket and
+ * pidfile at the end; it runs no request.
+ */
 static void
 drop_privileges(void)
 {
 	if (getuid() != 0 && geteuid() != 0)
 		return;
-	if (opt.user == NULL)
-		fatal("started as root: give --user USER to run requests as");
 	if (initgroups(opt.user, opt.user_gid) == -1 ||
 	    setgid(opt.user_gid) == -1 || setuid(opt.seg.uid) == -1)
 		fatal("--user %s: %s", opt.user, strerror(errno));
@@ -384,6 +386,7 @@ spawn(int i)
 		close(sig_fd);
 		sigemptyset(&set);
 		sigprocmask(SIG_SETMASK, &set, NULL);
+		drop_privileges();	/* requests never run as root */
 		/* exit, not _exit: LeakSanitizer checks the worker too */
 		exit(i == RELAY_SLOT ? relay_main() : worker_main(listen_fd, i));
 	}
@@ -576,7 +579,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	listen_fd = listen_open();
-	drop_privileges();
+	if (opt.user == NULL && (getuid() == 0 || geteuid() == 0))
+		fatal("started as root: give --user USER to run requests as");
 	if (opt.daemon)
 		daemonize();
 	if (opt.pidfile != NULL) {

@@ -25,7 +25,9 @@
 #include "record.h"
 #include "reply.h"
 
-#define BACKLOG_MAX	(256 * 1024)	/* bytes a stream may fall behind */
+#define BACKLOG_MIN	(256 * 1024)	/* bytes a stream may fall behind, */
+					/* or twice a room's ring if more */
+#define FRAME_MAX	(64 * RECORD_MAX)	/* bytes framed at once */
 #define TICK_MS		1000		/* presence heartbeat and sweep */
 #define EPOLL_BATCH	256
 #define STOP_FLUSH_MS	800
@@ -35,6 +37,7 @@ struct park {
 	struct segment	*sg;
 	struct store	*st;		/* the dispatcher's own */
 	int		 slot;		/* this worker's listener-count slot */
+	size_t		 backlog_max;	/* a stream further behind: dropped */
 	int		 ep;		/* epoll */
 	int		 efd;		/* eventfd: incoming requests, stop */
 	int		 wfd;		/* eventfd: the segment changed */
@@ -134,6 +137,8 @@ park_new(struct segment *sg, struct store *st, int slot)
 		return NULL;
 	pk->sg = sg;
 	pk->st = st;
+	pk->backlog_max = 2 * sg->hdr->ring > BACKLOG_MIN ? 2 * sg->hdr->ring :
+	    BACKLOG_MIN;	/* a catch-up of a whole window always fits */
 	pk->slot = slot;
 	pthread_mutex_init(&pk->mu, NULL);
 	pk->rooms = calloc(sg->hdr->nrooms, sizeof *pk->rooms);
@@ -298,7 +303,7 @@ parked_send(struct park *pk, struct parked *p, struct iovec *iov, int n)
 			return 0;
 	}
 	left = total - (size_t)w;
-	if (p->outlen - p->outoff + left > BACKLOG_MAX)
+	if (p->outlen - p->outoff + left > pk->backlog_max)
 		return -1;
 	if (p->outoff > 0) {
 		memmove(p->out, p->out + p->outoff, p->outlen - p->outoff);
@@ -351,14 +356,19 @@ static int
 parked_write(struct park *pk, struct parked *p, const char *s, size_t len,
     int end)
 {
-	struct iovec		iov[RECORD_IOV(BACKLOG_MAX * 16)];
+	struct iovec		iov[RECORD_IOV(FRAME_MAX)];
 	struct record_hdrs	hdrs;
 	int			n;
 
-	n = record_frame(iov, (int)(sizeof iov / sizeof iov[0]), &hdrs, p->id,
-	    s, len, end);
-	if (n == -1 || parked_send(pk, p, iov, n) == -1)
-		return -1;
+	do {	/* in slices of at most FRAME_MAX, the end after the last */
+		size_t chunk = len > FRAME_MAX ? FRAME_MAX : len;
+		n = record_frame(iov, (int)(sizeof iov / sizeof iov[0]), &hdrs,
+		    p->id, s, chunk, end && chunk == len);
+		if (n == -1 || parked_send(pk, p, iov, n) == -1)
+			return -1;
+		s += chunk;
+		len -= chunk;
+	} while (len > 0);
 	return 0;
 }
 

@@ -2,7 +2,6 @@
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
 
 #include "record.h"
@@ -60,9 +59,10 @@ record_frame(struct iovec *iov, int max, struct record_hdrs *hdrs,
 	return n;
 }
 
-/* Blocking write of a whole framing (the fd has SO_SNDTIMEO set). */
-int
-record_write(int fd, uint16_t id, const char *p, size_t len, int end)
+/* Blocking write of a framing of at most 64 records (the fd has
+ * SO_SNDTIMEO set). */
+static int
+record_write_some(int fd, uint16_t id, const char *p, size_t len, int end)
 {
 	struct iovec		 iov[130];
 	struct record_hdrs	 hdrs;
@@ -95,4 +95,19 @@ record_write(int fd, uint16_t id, const char *p, size_t len, int end)
 		}
 	}
 	return 0;
+}
+
+/* Blocking write of any length: slices of 64 records. */
+int
+record_write(int fd, uint16_t id, const char *p, size_t len, int end)
+{
+	const size_t	slice = 64 * (size_t)RECORD_MAX;
+
+	while (len > slice) {
+		if (record_write_some(fd, id, p, slice, 0) == -1)
+			return -1;
+		p += slice;
+		len -= slice;
+	}
+	return record_write_some(fd, id, p, len, end);
 }

@@ -4,7 +4,7 @@
  * listeners are woken exactly as for a local send. Idle, it reads one key
  * (the site's sequence counter) every RELAY_TICK_MS; when it moves, it
  * fetches the room counters in one multi-get and the missing events in
- * another. An id taken but never stored is waited for HOLE_WAIT_MS, then
+ * another. An id taken but never stored is waited for HOLE_WAIT_MS (1 s), then
  * skipped: a gap, never a hang or a reordering.
  */
 #include <errno.h>
@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libmemcached/memcached.h>
 
@@ -23,14 +22,16 @@
 
 #define RELAY_TICK_MS	30
 #define RELAY_FULL_MS	2000	/* look at every room even if seq is still */
-#define HOLE_WAIT_MS	1500	/* an id taken but not stored: then a gap */
+#define HOLE_WAIT_MS	1000	/* an id taken but not stored: then a gap */
 #define RELAY_BATCH	256	/* events fetched per multi-get */
 
 struct relay {
 	struct store	*st;
 	struct segment	*sg;
 	bool		*known;		/* rooms of the site's room list */
-	int64_t		*missing;	/* per room: ms since an id is missing */
+	uint64_t	*counter;	/* per room: memcached's last id */
+	int64_t		*since;		/* per room: ms an id has been missing */
+	uint64_t	*upto;		/* per room: the ids that wait covers */
 };
 
 static uint64_t
@@ -75,6 +76,72 @@ relay_rooms(struct relay *rl)
 	free(v);
 }
 
+/* A result's key, NUL-terminated (libmemcached does not). */
+static void
+result_key(memcached_result_st *res, char *k, size_t len)
+{
+	size_t	klen = memcached_result_key_length(res);
+
+	if (klen >= len)
+		klen = len - 1;
+	memcpy(k, memcached_result_key_value(res), klen);
+	k[klen] = '\0';
+}
+
+/* Every known room's counter, in one multi-get: 0 or -1. */
+static int
+relay_counters(struct relay *rl)
+{
+	uint32_t		 nrooms = rl->sg->hdr->nrooms, n = 0;
+	char			(*keys)[128];
+	const char		**kp;
+	size_t			*kl;
+	memcached_result_st	*res;
+	memcached_return_t	 rc;
+	int			 r = -1;
+
+	keys = calloc(nrooms, sizeof *keys);
+	kp = calloc(nrooms, sizeof *kp);
+	kl = calloc(nrooms, sizeof *kl);
+	if (keys == NULL || kp == NULL || kl == NULL)
+		goto out;
+	for (uint32_t ri = 0; ri < nrooms; ri++) {
+		if (!rl->known[ri])
+			continue;
+		store_mc_key(rl->st, keys[n], sizeof keys[n], "n",
+		    rl->sg->rooms[ri].name, 0);
+		kp[n] = keys[n];
+		kl[n] = strlen(keys[n]);
+		n++;
+	}
+	r = 0;
+	if (n == 0 || memcached_failed(memcached_mget(rl->st->mc, kp, kl, n))) {
+		r = n == 0 ? 0 : -1;
+		goto out;
+	}
+	while ((res = memcached_fetch_result(rl->st->mc, NULL, &rc)) != NULL) {
+		char		 k[160], v[32];
+		const char	*room;
+		size_t		 vlen = memcached_result_length(res);
+		int		 ri;
+
+		result_key(res, k, sizeof k);
+		room = strstr(k, ":n:");
+		if (room != NULL && vlen < sizeof v &&
+		    (ri = segment_room_find(rl->sg, room + 3)) != -1) {
+			memcpy(v, memcached_result_value(res), vlen);
+			v[vlen] = '\0';
+			rl->counter[ri] = strtoull(v, NULL, 10);
+		}
+		memcached_result_free(res);
+	}
+out:
+	free(keys);
+	free(kp);
+	free(kl);
+	return r;
+}
+
 /* The lag of a relayed event, from the "ts" its JSON starts with. */
 static void
 relay_lag(struct relay *rl, const char *body)
@@ -87,11 +154,40 @@ relay_lag(struct relay *rl, const char *body)
 }
 
 /*
- * Fetches room ri's events after its local last up to upto and stores
- * them in order. Returns true if it waits on a missing id.
+ * A missing id: true if it is to be waited for. A wait covers every id up
+ * to the counter when it began, so a run of missing ids costs one wait;
+ * ids below the room's floor (a counter re-made after a restart) never
+ * come and cost none.
  */
 static bool
-relay_fetch(struct relay *rl, int ri, uint64_t upto)
+relay_wait(struct relay *rl, int ri, uint64_t id)
+{
+	char		key[128];
+	int64_t		now = mono_ms();
+	int		err;
+
+	if (rl->since[ri] == 0) {
+		uint64_t floor;
+		store_mc_key(rl->st, key, sizeof key, "floor",
+		    rl->sg->rooms[ri].name, 0);
+		floor = mc_get_number(rl, key, &err);
+		if (!err && floor >= id && floor <= EVENT_ID_MAX) {
+			rl->since[ri] = now - HOLE_WAIT_MS;	/* over */
+			rl->upto[ri] = floor;
+			return false;
+		}
+		rl->since[ri] = now;
+		rl->upto[ri] = rl->counter[ri];
+	}
+	return id > rl->upto[ri] || now - rl->since[ri] < HOLE_WAIT_MS;
+}
+
+/*
+ * Fetches room ri's events after its local last up to its counter and
+ * stores them in order. Returns true if it waits on a missing id.
+ */
+static bool
+relay_fetch(struct relay *rl, int ri)
 {
 	struct window		 w;
 	const char		*room = rl->sg->rooms[ri].name;
@@ -102,11 +198,13 @@ relay_fetch(struct relay *rl, int ri, uint64_t upto)
 	size_t			 vlen[RELAY_BATCH];
 	memcached_result_st	*res;
 	memcached_return_t	 rc;
-	uint64_t		 from, n, id;
+	uint64_t		 from, n, id, upto = rl->counter[ri];
 	bool			 waiting = false;
 
 	segment_window(rl->sg, ri, &w);
 	from = window_last(&w) + 1;
+	if (from > rl->upto[ri])
+		rl->since[ri] = 0;	/* past every id the wait covered */
 	if (upto >= rl->sg->hdr->cap && from < upto - rl->sg->hdr->cap + 1)
 		from = upto - rl->sg->hdr->cap + 1;	/* older: gone anyway */
 	n = upto - from + 1 > RELAY_BATCH ? RELAY_BATCH : upto - from + 1;
@@ -120,11 +218,7 @@ relay_fetch(struct relay *rl, int ri, uint64_t upto)
 		return false;
 	while ((res = memcached_fetch_result(rl->st->mc, NULL, &rc)) != NULL) {
 		char	k[160];
-		size_t	klen = memcached_result_key_length(res);
-		if (klen >= sizeof k)
-			klen = sizeof k - 1;
-		memcpy(k, memcached_result_key_value(res), klen);
-		k[klen] = '\0';	/* not terminated by libmemcached */
+		result_key(res, k, sizeof k);
 		const char *colon = strrchr(k, ':');
 		id = colon ? strtoull(colon + 1, NULL, 10) : 0;
 		if (id >= from && id < from + n && vals[id - from] == NULL &&
@@ -144,10 +238,7 @@ relay_fetch(struct relay *rl, int ri, uint64_t upto)
 			continue;
 		}
 		if (v == NULL) {
-			int64_t now = mono_ms();
-			if (rl->missing[ri] == 0)
-				rl->missing[ri] = now;
-			if (now - rl->missing[ri] < HOLE_WAIT_MS) {
+			if (relay_wait(rl, ri, from + i)) {
 				waiting = true;	/* it may still come */
 				continue;
 			}
@@ -157,7 +248,6 @@ relay_fetch(struct relay *rl, int ri, uint64_t upto)
 			    true);	/* listeners get their gap now */
 			continue;
 		}
-		rl->missing[ri] = 0;
 		if (segment_append_at(rl->sg, ri, from + i, (uint32_t)v[0],
 		    v + 1, vlen[i] - 1, true) > 0) {
 			__atomic_add_fetch(&rl->sg->hdr->c.relayed, 1,
@@ -173,26 +263,37 @@ relay_fetch(struct relay *rl, int ri, uint64_t upto)
 static bool
 relay_pass(struct relay *rl)
 {
-	uint32_t	nrooms = rl->sg->hdr->nrooms;
-	bool		again = false;
+	bool	again = false;
 
 	relay_rooms(rl);
-	for (uint32_t ri = 0; ri < nrooms; ri++) {
-		char		key[128];
+	if (relay_counters(rl) == -1)
+		return true;
+	for (uint32_t ri = 0; ri < rl->sg->hdr->nrooms; ri++) {
 		struct window	w;
-		uint64_t	counter;
-		int		err;
 
 		if (!rl->known[ri])
 			continue;
-		store_mc_key(rl->st, key, sizeof key, "n",
-		    rl->sg->rooms[ri].name, 0);
-		counter = mc_get_number(rl, key, &err);
 		segment_window(rl->sg, (int)ri, &w);
-		if (!err && counter <= EVENT_ID_MAX && counter > window_last(&w))
-			again |= relay_fetch(rl, (int)ri, counter);
+		if (rl->counter[ri] <= EVENT_ID_MAX &&
+		    rl->counter[ri] > window_last(&w))
+			again |= relay_fetch(rl, (int)ri);
 	}
 	return again;
+}
+
+/*
+ * Sleeps until the next tick, or sooner when this host's segment changes
+ * (a local send that could not go into the window in order). False once
+ * SIGTERM or SIGINT came.
+ */
+static bool
+relay_sleep(struct segment *sg, uint32_t *seen, const sigset_t *stop)
+{
+	struct timespec	zero = { 0, 0 };
+
+	segment_wait(sg, *seen, RELAY_TICK_MS);
+	*seen = segment_change(sg);
+	return sigtimedwait(stop, NULL, &zero) == -1;
 }
 
 int
@@ -200,10 +301,10 @@ relay_main(void)
 {
 	struct segment	 sg;
 	struct relay	 rl = { .sg = &sg };
-	struct timespec	 tick = { 0, RELAY_TICK_MS * 1000000L };
 	sigset_t	 set;
 	char		 err[256], key[128];
 	uint64_t	 seen = UINT64_MAX;
+	uint32_t	 change;
 	int64_t		 full = 0;
 	bool		 again = false;
 
@@ -214,35 +315,42 @@ relay_main(void)
 	    sizeof err)) == NULL)
 		fatal("%s", err);
 	rl.known = calloc(sg.hdr->nrooms, sizeof *rl.known);
-	rl.missing = calloc(sg.hdr->nrooms, sizeof *rl.missing);
-	if (rl.known == NULL || rl.missing == NULL)
+	rl.counter = calloc(sg.hdr->nrooms, sizeof *rl.counter);
+	rl.since = calloc(sg.hdr->nrooms, sizeof *rl.since);
+	rl.upto = calloc(sg.hdr->nrooms, sizeof *rl.upto);
+	if (!rl.known || !rl.counter || !rl.since || !rl.upto)
 		fatal("out of memory");
 	store_mc_key(rl.st, key, sizeof key, "seq", NULL, 0);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	while (sigtimedwait(&set, NULL, &tick) == -1) {
+	change = segment_change(&sg);
+	while (relay_sleep(&sg, &change, &set)) {
 		int		e;
 		uint64_t	seq = mc_get_number(&rl, key, &e);
 		int64_t		now = mono_ms();
 
 		__atomic_store_n(&sg.hdr->c.mc_down, (uint64_t)e,
 		    __ATOMIC_RELAXED);
-		if (e) {
+		if (e) {	/* an outage is not time spent waiting */
 			__atomic_add_fetch(&sg.hdr->c.mc_errors, 1,
 			    __ATOMIC_RELAXED);
+			memset(rl.since, 0, sg.hdr->nrooms * sizeof *rl.since);
 			continue;
 		}
 		if (seq == seen && !again && now < full)
 			continue;
 		again = relay_pass(&rl);
 		seen = seq;
+		change = segment_change(&sg);	/* not woken by our own */
 		if (now >= full)
 			full = now + RELAY_FULL_MS;
 	}
 	free(rl.known);
-	free(rl.missing);
+	free(rl.counter);
+	free(rl.since);
+	free(rl.upto);
 	store_close(rl.st);
 	segment_close(&sg);
 	return 0;

@@ -5,6 +5,7 @@
  * timeouts: a dead memcached costs milliseconds and a 503, never a hang.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,18 +100,36 @@ mc_room_known(struct store *st, const char *room)
 		mc_failed(st, rc, "room list");
 }
 
+/* Tells the relays that something changed: before the event is there. */
+static void
+mc_seq_bump(struct store *st)
+{
+	char			key[128];
+	uint64_t		seq;
+	memcached_return_t	rc;
+
+	store_mc_key(st, key, sizeof key, "seq", NULL, 0);
+	rc = memcached_increment_with_initial(st->mc, key, strlen(key), 1, 1,
+	    0, &seq);
+	if (memcached_failed(rc))
+		mc_failed(st, rc, "seq");	/* relays find it later */
+}
+
 /*
  * The room's next id. A counter that is gone (new room, or memcached
  * restarted or evicted it) starts past what this host has seen, so an id
- * is never handed out twice.
+ * is never handed out twice; the ids skipped are recorded as the room's
+ * floor, so relays skip them at once. *floor gets it (0 if none).
  */
 static int
 mc_next_id(struct store *st, const char *room, uint64_t local_last,
-    uint64_t *id)
+    uint64_t *id, uint64_t *floor)
 {
-	char			key[128];
+	char			key[128], val[32];
 	memcached_return_t	rc;
+	bool			jumped = false;
 
+	*floor = 0;
 	store_mc_key(st, key, sizeof key, "n", room, 0);
 	rc = memcached_increment(st->mc, key, strlen(key), 1, id);
 	if (rc == MEMCACHED_NOTFOUND) {
@@ -120,14 +139,24 @@ mc_next_id(struct store *st, const char *room, uint64_t local_last,
 		    1, initial, 0, id);
 		if (!memcached_failed(rc))
 			mc_room_known(st, room);
+		jumped = local_last > 0 && *id == initial;	/* ours */
 	}
-	if (!memcached_failed(rc) && *id <= local_last)	/* counter behind */
+	if (!memcached_failed(rc) && *id <= local_last) {	/* behind */
 		rc = memcached_increment(st->mc, key, strlen(key),
 		    local_last - *id + 1 + STORE_RESTART_MARGIN, id);
+		jumped = true;
+	}
 	if (memcached_failed(rc)) {
 		mc_failed(st, rc, "increment");
 		return -1;
 	}
+	if (jumped) {
+		*floor = *id - 1;	/* a restarted counter: never coming */
+		store_mc_key(st, key, sizeof key, "floor", room, 0);
+		snprintf(val, sizeof val, "%llu", (unsigned long long)*floor);
+		memcached_set(st->mc, key, strlen(key), val, strlen(val), 0, 0);
+	}
+	mc_seq_bump(st);
 	return 0;
 }
 
@@ -139,7 +168,7 @@ mc_publish(struct store *st, const struct event *evin, int64_t *ts)
 	char			 key[160], *val;
 	size_t			 max = EVENT_JSON_MAX(st->sg->hdr->max_text) + 1;
 	ssize_t			 len;
-	uint64_t		 id, seq;
+	uint64_t		 id, floor;
 	memcached_return_t	 rc;
 	int			 ri;
 
@@ -153,7 +182,7 @@ mc_publish(struct store *st, const struct event *evin, int64_t *ts)
 	if ((len = event_encode(&ev, val + 1, max - 1)) == -1)
 		goto fail;
 	segment_window(st->sg, ri, &w);
-	if (mc_next_id(st, ev.room, window_last(&w), &id) == -1)
+	if (mc_next_id(st, ev.room, window_last(&w), &id, &floor) == -1)
 		goto fail;
 	store_mc_key(st, key, sizeof key, "e", ev.room, id);
 	rc = memcached_set(st->mc, key, strlen(key), val, (size_t)len + 1, 0, 0);
@@ -161,15 +190,12 @@ mc_publish(struct store *st, const struct event *evin, int64_t *ts)
 		mc_failed(st, rc, "set");	/* the id is lost: a gap */
 		goto fail;
 	}
-	store_mc_key(st, key, sizeof key, "seq", NULL, 0);
-	rc = memcached_increment_with_initial(st->mc, key, strlen(key), 1, 1,
-	    0, &seq);
-	if (memcached_failed(rc))
-		mc_failed(st, rc, "seq");	/* relays find it later */
-	else
-		__atomic_store_n(&st->sg->hdr->c.mc_down, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&st->sg->hdr->c.mc_down, 0, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&st->sg->hdr->c.sends, 1, __ATOMIC_RELAXED);
-	/* In order here: into the window now. Else the relay puts it there. */
+	/* In order here (or right after a floor): into the window now. Else
+	 * the relay puts it there. */
+	if (floor > 0)
+		segment_append_at(st->sg, ri, floor, 0, NULL, 0, true);
 	if (segment_append_at(st->sg, ri, id, ev.type, val + 1, (size_t)len,
 	    false) == -1)
 		log_debug("local append %llu: %s", (unsigned long long)id,
@@ -217,13 +243,13 @@ int64_t
 store_mc_take_id(struct store *st, const char *room)
 {
 	struct window	w;
-	uint64_t	id;
+	uint64_t	id, floor;
 	int		ri;
 
 	if ((ri = segment_room_get(st->sg, room)) == -1)
 		return -1;
 	segment_window(st->sg, ri, &w);
-	if (mc_next_id(st, room, window_last(&w), &id) == -1)
+	if (mc_next_id(st, room, window_last(&w), &id, &floor) == -1)
 		return -1;
 	return (int64_t)id;
 }

@@ -3,6 +3,7 @@
  * See window.h for the lock-free read protocol. No syscalls in here.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #define FENCE_REL()	__atomic_thread_fence(__ATOMIC_RELEASE)
 #define ID_PREFIX_MAX	32	/* {"id":9007199254740991, */
 #define READ_TRIES	64
+#define ID_MAX		9007199254740991ULL	/* 2^53 - 1: ids never pass it */
 
 static void	window_bind(struct window *, void *, uint32_t);
 static void	ring_put(struct window *, uint64_t, const char *, size_t);
@@ -145,7 +147,7 @@ window_append_at(struct window *w, uint64_t id, uint32_t type,
 	char			 prefix[ID_PREFIX_MAX];
 	size_t			 plen, total;
 
-	if (len < 2 || body[0] != '{' || id == 0 || id > 9007199254740991ULL)
+	if (len < 2 || body[0] != '{' || id == 0 || id > ID_MAX)
 		return errno = EINVAL, -1;
 	if (id <= h->last)
 		return 0;
@@ -171,6 +173,8 @@ window_skip(struct window *w, uint64_t id)
 {
 	struct window_hdr	*h = w->hdr;
 
+	if (id > ID_MAX)
+		return;
 	if (id > h->last && id - h->last > h->cap) {
 		h->tail = h->head;
 		STORE(&h->first, id - h->cap + 1);
@@ -199,13 +203,17 @@ window_read_once(const struct window *w, uint64_t cursor,
 {
 	const struct window_hdr	*h = w->hdr;
 	uint32_t		 gen = LOAD(&h->gen);
-	uint64_t		 last, first, id, from, torn = 0;
+	uint64_t		 last, first, id, from, n;
 	size_t			 keep;
+	bool			 torn = false;
+	uint64_t		 torn_id = 0;
 
 	if (gen & 1)
 		return -1;
 	last = LOAD(&h->last);
 	first = LOAD(&h->first);
+	if (last > ID_MAX || first > last + 1 || first == 0)
+		return -1;	/* mid-update, or broken: repair mends it */
 	out->n = out->bytes = 0;
 	out->last = last;
 	out->cursor = cursor;
@@ -213,13 +221,15 @@ window_read_once(const struct window *w, uint64_t cursor,
 	from = out->reset || cursor + 1 < first ? first : cursor + 1;
 	if (last >= from && last - from >= h->cap)
 		from = last - h->cap + 1;
-	for (id = from; id <= last; id++) {
+	n = last >= from ? last - from + 1 : 0;		/* at most cap */
+	for (id = from; n > 0; id++, n--) {
 		struct window_idx	e = w->idx[id % h->cap];
 		struct window_ev	*ev = &out->ev[out->n];
 
 		if (e.id != id || e.len > h->size ||
 		    out->bytes + e.len > h->size) {
-			torn = id;	/* evicted meanwhile, or a bug */
+			torn = true;	/* evicted meanwhile, or a bug */
+			torn_id = id;
 			continue;
 		}
 		if (e.len == 0)
@@ -236,7 +246,7 @@ window_read_once(const struct window *w, uint64_t cursor,
 	if (RELAXED(&h->gen) != gen)
 		return -1;
 	first = RELAXED(&h->first);
-	if (torn >= first)
+	if (torn && torn_id >= first)
 		return -1;
 	for (keep = 0; keep < out->n && out->ev[keep].id < first; keep++)
 		;
@@ -294,11 +304,17 @@ window_repair(struct window *w)
 
 	STORE(&h->gen, h->gen | 1);
 	FENCE_REL();
-	if (h->first > h->last + 1 || h->last - h->first + 1 > h->cap) {
+	if (h->last > ID_MAX || h->head - h->tail > h->size) {
+		h->last = h->head = h->tail = 0;	/* nothing to save */
+		h->first = 1;
+		mended = 1;
+	}
+	if (h->first == 0 || h->first > h->last + 1 ||
+	    h->last - h->first + 1 > h->cap) {
 		h->first = h->last >= h->cap ? h->last - h->cap + 1 : 1;
 		mended = 1;
 	}
-	for (id = h->first; id <= h->last; id++) {
+	for (id = h->first; id <= h->last && id != 0; id++) {
 		struct window_idx *e = &w->idx[id % h->cap];
 		if (e->id != id || e->len > h->size ||
 		    e->pos + e->len > h->head || h->head - e->pos > h->size)

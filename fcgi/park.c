@@ -28,7 +28,8 @@
 #define BACKLOG_MIN	(256 * 1024)	/* bytes a stream may fall behind, */
 					/* or twice a room's ring if more */
 #define FRAME_MAX	(64 * RECORD_MAX)	/* bytes framed at once */
-#define TICK_MS		1000		/* presence heartbeat and sweep */
+#define TICK_MS		1000		/* presence heartbeat and sweep, */
+					/* at least twice a grace period */
 #define EPOLL_BATCH	256
 #define STOP_FLUSH_MS	800
 #define CLOSE_WAIT_MS	10000		/* to flush an answer, at most */
@@ -255,6 +256,8 @@ park_drop(struct park *pk, struct parked *p)
 {
 	if (p->dead)
 		return;
+	if (p->nick != NULL && p->room >= 0)	/* grace counts from now */
+		store_presence_touch(pk->st, p->room, p->nick, event_now_ms());
 	room_unlink(pk, p);
 	heap_remove(pk, p);
 	close(p->fd);		/* also leaves the epoll set */
@@ -380,6 +383,8 @@ parked_finish(struct park *pk, struct parked *p, const char *s, size_t len)
 		park_drop(pk, p);
 		return;
 	}
+	if (p->nick != NULL && p->room >= 0)	/* grace counts from now */
+		store_presence_touch(pk->st, p->room, p->nick, event_now_ms());
 	room_unlink(pk, p);
 	p->closing = true;	/* a reader that never takes it: dropped */
 	p->due = mono_ms() + CLOSE_WAIT_MS;
@@ -622,9 +627,14 @@ park_run(void *arg)
 {
 	struct park		*pk = arg;
 	struct epoll_event	 evs[EPOLL_BATCH];
-	int64_t			 now, tick = mono_ms() + TICK_MS;
+	int64_t			 every = opt.grace * 500LL, now, tick;
 	bool			 stop = false;
 
+	if (every > TICK_MS)
+		every = TICK_MS;
+	if (every < 100)
+		every = 100;
+	tick = mono_ms() + every;
 	while (!stop) {
 		int	timeout, n;
 
@@ -647,7 +657,7 @@ park_run(void *arg)
 			park_timer(pk, pk->heap[0], now);
 		if (now >= tick) {
 			park_tick(pk);
-			tick = now + TICK_MS;
+			tick = now + every;
 		}
 		park_reap(pk);
 	}

@@ -513,12 +513,15 @@ def proc_children(pid):
 
 
 def proc_sample(pid):
-    rss = None
+    """(VmRSS kB, open fds, RssAnon kB, RssShmem kB)."""
+    v = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
-                rss = int(line.split()[1])
-    return rss, len(os.listdir(f"/proc/{pid}/fd"))
+            k, _, rest = line.partition(":")
+            if k in ("VmRSS", "RssAnon", "RssShmem"):
+                v[k] = int(rest.split()[0])
+    return (v.get("VmRSS"), len(os.listdir(f"/proc/{pid}/fd")),
+            v.get("RssAnon"), v.get("RssShmem"))
 
 
 class Soak:
@@ -772,8 +775,8 @@ async def soak(a):
     samples = []		# (t, {pid: (rss, fds)})
     workers0 = proc_children(a.master)
     print(f"# {a.tag}: master {a.master}, workers {workers0}", flush=True)
-    print(f"# {'t':>5} {'pid':>8} {'role':>6} {'rss_kB':>8} {'fds':>5}",
-          flush=True)
+    print(f"# {'t':>5} {'pid':>8} {'role':>6} {'rss_kB':>8} {'fds':>5} "
+          f"{'anon_kB':>8} {'shmem_kB':>8}", flush=True)
     unsettled = 0
     while now() < t_end:
         await asyncio.sleep(min(a.sample_every, max(0, t_end - now())))
@@ -794,7 +797,8 @@ async def soak(a):
                 continue
             role = "master" if pid == a.master else "worker"
             print(f"# {t:5.1f} {pid:8d} {role:>6} {snap[pid][0]:8d} "
-                  f"{snap[pid][1]:5d}", flush=True)
+                  f"{snap[pid][1]:5d} {snap[pid][2]:8d} {snap[pid][3]:8d}",
+                  flush=True)
         samples.append((t, snap))
         s.quiet = False
     s.stop = True

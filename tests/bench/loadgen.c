@@ -342,15 +342,29 @@ probe_parked(uint64_t *last)
 	int		st;
 
 	if (lg.nchan) {
+		/* With several nginx workers (reuseport spreads the probes
+		 * over them) a worker that does not own the channel may count
+		 * only its own subscribers: the largest of a few looks. */
+		long best = -1, n;
+
 		snprintf(path, sizeof path, "%s/pub/%s", lg.base, lg.room);
-		st = http_blocking("GET", path, "Accept: text/json\r\n", buf,
-		    sizeof buf);
-		if (st == 404)
-			return 0;
-		if (st != 200 || (p = strstr(buf, "\"subscribers\"")) == NULL)
-			return -1;
-		p = strchr(p, ':');
-		return p ? strtol(p + 1, NULL, 10) : -1;
+		for (int i = 0; i < 6; i++) {
+			st = http_blocking("GET", path, "Accept: text/json\r\n",
+			    buf, sizeof buf);
+			if (st == 404)
+				n = 0;
+			else if (st != 200 ||
+			    (p = strstr(buf, "\"subscribers\"")) == NULL ||
+			    (p = strchr(p, ':')) == NULL)
+				n = -1;
+			else
+				n = strtol(p + 1, NULL, 10);
+			if (n > best)
+				best = n;
+			if (best >= (long)lg.nlisteners)
+				break;
+		}
+		return best;
 	}
 	/* /rooms names only rooms that hold events: the last id from
 	 * there, the listeners from /status (all rooms, less those before). */

@@ -11,7 +11,6 @@
 #define FCOMET_BODY_MAX		16384	/* bytes of a /send body */
 #define FCOMET_DISCARD_MAX	(2 << 20)	/* of a body too large */
 #define FCOMET_ACCEPT_THREADS	4	/* per worker */
-#define FCOMET_LOCK_MS		1500	/* a send waits this long for the lock */
 
 struct options {
 	const char	*socket;	/* NULL: listening socket on fd 0 */
@@ -34,6 +33,7 @@ struct options {
 	gid_t		 user_gid;
 	const char	*trust_proxy;	/* REMOTE_ADDR whose X-Forwarded-For
 					   we believe */
+	int		 max_fds;	/* RLIMIT_NOFILE, 0: the hard limit */
 	const char	*pidfile;
 	bool		 daemon;
 	bool		 check_only;

@@ -87,6 +87,7 @@ usage(int code)
 "                          socket and the segment are open (required)\n"
 "  --trust-proxy ADDR      take the client address from X-Forwarded-For of\n"
 "                          requests whose REMOTE_ADDR is ADDR\n"
+"  --max-fds N             open files per process (default: the hard limit)\n"
 "  --pidfile FILE          write the master's pid there\n"
 "  --daemon                detach from the terminal\n"
 "  -t                      check options and segment, then exit\n"
@@ -180,7 +181,7 @@ options(int argc, char **argv)
 	enum { O_SOCKET = 256, O_MODE, O_SGROUP, O_GROUP, O_WORKERS, O_NAME,
 	    O_WINDOW, O_ROOMS, O_TEXT, O_RATE, O_TMAX, O_PING, O_GRACE,
 	    O_LIFE, O_TRUST, O_PID, O_DAEMON, O_DEBUG, O_HELP, O_VERSION,
-	    O_MC, O_MCPREFIX, O_USER, O_PROXY };
+	    O_MC, O_MCPREFIX, O_USER, O_PROXY, O_FDS };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, O_SOCKET },
 		{ "socket-mode", required_argument, NULL, O_MODE },
@@ -200,6 +201,7 @@ options(int argc, char **argv)
 		{ "memcached", required_argument, NULL, O_MC },
 		{ "user", required_argument, NULL, O_USER },
 		{ "trust-proxy", required_argument, NULL, O_PROXY },
+		{ "max-fds", required_argument, NULL, O_FDS },
 		{ "memcached-prefix", required_argument, NULL, O_MCPREFIX },
 		{ "pidfile", required_argument, NULL, O_PID },
 		{ "daemon", no_argument, NULL, O_DAEMON },
@@ -262,6 +264,10 @@ options(int argc, char **argv)
 		case O_MC: opt.memcached = optarg; break;
 		case O_USER: user_arg(optarg); break;
 		case O_PROXY: opt.trust_proxy = optarg; break;
+		case O_FDS:
+			opt.max_fds = (int)num_arg(optarg, 32, 1 << 24,
+			    "--max-fds");
+			break;
 		case O_MCPREFIX: opt.mc_prefix = optarg; break;
 		case O_PID: opt.pidfile = optarg; break;
 		case O_DAEMON: opt.daemon = true; break;
@@ -526,17 +532,21 @@ master_loop(struct segment *sg)
 	}
 }
 
-/* A parked listener is an fd: take every fd we may (the hard limit). */
+/*
+ * A parked listener is an fd: take every fd we may (the hard limit), or
+ * what --max-fds says, as nginx's worker_rlimit_nofile does.
+ */
 static void
-raise_fd_limit(void)
+set_fd_limit(void)
 {
 	struct rlimit	rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-			log_warn("setrlimit: %s", strerror(errno));
-	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	rl.rlim_cur = opt.max_fds > 0 && (rlim_t)opt.max_fds < rl.rlim_max ?
+	    (rlim_t)opt.max_fds : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit: %s", strerror(errno));
 }
 
 static void
@@ -563,7 +573,7 @@ main(int argc, char **argv)
 
 	options(argc, argv);
 	log_init("fcomet", opt.debug);
-	raise_fd_limit();
+	set_fd_limit();
 	opt.seg.create = true;
 	if (segment_open(&sg, &opt.seg, err, sizeof err) == -1)
 		fatal("%s", err);

@@ -24,6 +24,8 @@
 #include "fcomet.h"
 #include "log.h"
 #include "park.h"
+#include "record.h"
+#include "reply.h"
 #include "route.h"
 
 struct worker {
@@ -32,6 +34,8 @@ struct worker {
 	struct park	*pk;
 	int		 listen_fd;
 	int		 stop_fd;	/* eventfd: readable once stopping */
+	int		 spare_fd;	/* closed to answer when out of fds */
+	pthread_mutex_t	 spare_mu;
 	volatile int	 stop;
 	pthread_t	 accept[FCOMET_ACCEPT_THREADS];
 	pthread_t	 disp;
@@ -186,17 +190,45 @@ accept_wait(int ep)
 	return false;
 }
 
-/* accept() failing (out of fds): said once a minute, not per request. */
+/*
+ * Out of fds: a connection waiting in the backlog would wait there until
+ * the web server gives up. The spare fd makes room to take it and answer
+ * 503 at once; said in the log once a minute, not per request.
+ */
 static void
-accept_failed(int e)
+accept_refuse(int e)
 {
-	static int64_t	said;		/* ms, shared by the accept threads */
-	int64_t		now = event_now_ms(), was = said;
+	static int64_t	said;
+	struct timeval	tv = { 0, 200000 };
+	unsigned char	h[16];
+	struct buf	b = { 0 };
+	int64_t		now = event_now_ms();
+	int		fd;
 
-	if (now - was >= 60000 && __atomic_compare_exchange_n(&said, &was,
-	    now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+	pthread_mutex_lock(&w.spare_mu);
+	if (now - said >= 60000) {
+		said = now;
 		log_warn("accept: %s (%d parked requests hold fds); new "
-		    "requests wait", strerror(e), park_count(w.pk));
+		    "requests get 503", strerror(e), park_count(w.pk));
+	}
+	if (w.spare_fd != -1)
+		close(w.spare_fd);
+	if ((fd = accept4(w.listen_fd, NULL, NULL, SOCK_CLOEXEC)) != -1) {
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+		/* FCGI_BEGIN_REQUEST: its header names the request id */
+		if (recv(fd, h, sizeof h, MSG_WAITALL) == sizeof h && h[1] == 1 &&
+		    reply_error(&b, 503, "the responder is out of file "
+		    "descriptors; try again", "Retry-After: 1\r\n") == 0)
+			record_write(fd, (uint16_t)(h[2] << 8 | h[3]), b.p, b.len,
+			    1);
+		buf_free(&b);
+		close(fd);
+	}
+	w.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	pthread_mutex_unlock(&w.spare_mu);
+	if (fd == -1)
+		usleep(10000);	/* nothing taken: do not spin */
 }
 
 static void *
@@ -226,10 +258,10 @@ accept_main(void *arg)
 		struct request r;
 
 		if (FCGX_Accept_r(&req) < 0) {
-			if (errno != EAGAIN && errno != EINTR) {
-				accept_failed(errno);
-				usleep(50000);	/* EMFILE: wait for fds */
-			}
+			if (errno == EMFILE || errno == ENFILE)
+				accept_refuse(errno);
+			else if (errno != EAGAIN && errno != EINTR)
+				log_debug("accept: %s", strerror(errno));
 			continue;
 		}
 		request_take(&req, &r);
@@ -279,9 +311,13 @@ worker_main(int listen_fd, int slot)
 	if ((w.st = store_open(&w.sg, opt.memcached, opt.mc_prefix, err,
 	    sizeof err)) == NULL)
 		fatal("%s", err);
+	w.st->wait_ms = 20;	/* the dispatcher never waits long: a lock
+				   holder stopped costs presence, not service */
 	if ((w.pk = park_new(&w.sg, w.st, slot)) == NULL)
 		fatal("dispatcher: %s", strerror(errno));
 	FCGX_Init();
+	pthread_mutex_init(&w.spare_mu, NULL);
+	w.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if ((w.stop_fd = eventfd(0, EFD_CLOEXEC)) == -1)
 		fatal("eventfd: %s", strerror(errno));
 	fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);

@@ -392,7 +392,7 @@ segment_room_get(struct segment *sg, const char *room)
 
 	if ((ri = segment_room_find(sg, room)) != -1)
 		return ri;
-	if (segment_lock(sg, 1500) == -1)
+	if (segment_lock(sg, SEGMENT_WAIT_MS) == -1)
 		return -1;
 	ri = segment_room_get_locked(sg, room);
 	segment_unlock(sg);
@@ -476,7 +476,7 @@ segment_me(void)
 /*
  * Takes the lock, waiting at most timeout_ms. A dead owner is noticed
  * within two rounds and its lock taken over. -1 with ETIMEDOUT if a live
- * owner keeps it.
+ * owner keeps it; with timeout_ms 0, -1 with EBUSY at once if it is taken.
  */
 int
 segment_lock(struct segment *sg, int timeout_ms)
@@ -492,8 +492,13 @@ segment_lock(struct segment *sg, int timeout_ms)
 		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			return 0;
 	}
+	if (timeout_ms <= 0) {		/* a caller that must not wait */
+		errno = EBUSY;
+		return -1;
+	}
 	for (;;) {
-		deadline_in(&ts, LOCK_ROUND_MS);
+		deadline_in(&ts, timeout_ms < LOCK_ROUND_MS ? timeout_ms :
+		    LOCK_ROUND_MS);
 		if (sem_timedwait(sg->lock, &ts) == 0) {
 			seen = 0;
 			if (__atomic_compare_exchange_n(&h->owner, &seen, me, 0,
@@ -505,7 +510,8 @@ segment_lock(struct segment *sg, int timeout_ms)
 			continue;
 		if (errno != ETIMEDOUT)
 			return -1;
-		waited += LOCK_ROUND_MS;
+		waited += timeout_ms < LOCK_ROUND_MS ? timeout_ms :
+		    LOCK_ROUND_MS;
 		seen = LOAD(&h->owner);
 		if ((seen == 0 && ++zero_rounds >= 2) ||
 		    (seen != 0 && !pid_alive(seen))) {
@@ -563,7 +569,15 @@ segment_store(struct segment *sg, int ri, uint32_t type, const char *body,
  * find the room and copy the bytes in. Returns the id; *ts gets the time.
  */
 int64_t
-segment_publish(struct segment *sg, const struct event *evin, int64_t *ts)
+segment_publish(struct segment *sg, const struct event *ev, int64_t *ts)
+{
+	return segment_publish_wait(sg, ev, ts, SEGMENT_WAIT_MS);
+}
+
+/* The same, waiting at most wait_ms for the lock (0: not at all). */
+int64_t
+segment_publish_wait(struct segment *sg, const struct event *evin,
+    int64_t *ts, int wait_ms)
 {
 	struct event	 ev = *evin;
 	size_t		 max = EVENT_JSON_MAX(sg->hdr->max_text);
@@ -577,7 +591,7 @@ segment_publish(struct segment *sg, const struct event *evin, int64_t *ts)
 	if ((body = malloc(max)) == NULL)
 		return -1;
 	if ((len = event_encode(&ev, body, max)) == -1 ||
-	    segment_lock(sg, 1500) == -1)
+	    segment_lock(sg, wait_ms) == -1)
 		goto out;
 	if ((ri = segment_room_get_locked(sg, ev.room)) != -1)
 		id = segment_store(sg, ri, ev.type, body, (size_t)len);
@@ -607,7 +621,7 @@ segment_purge(struct segment *sg, int ri)
 {
 	struct window	w;
 
-	if (segment_lock(sg, 1500) == -1)
+	if (segment_lock(sg, SEGMENT_WAIT_MS) == -1)
 		return -1;
 	segment_window(sg, ri, &w);
 	sg->hdr->owner_room = ri;
@@ -677,7 +691,7 @@ presence_find(struct segment_room *r, const char *nick)
  */
 int
 segment_presence_enter(struct segment *sg, int ri, const char *nick,
-    int64_t now)
+    int64_t now, int wait_ms)
 {
 	struct segment_room	*r = &sg->rooms[ri];
 	struct segment_presence	*p;
@@ -687,7 +701,7 @@ segment_presence_enter(struct segment *sg, int ri, const char *nick,
 		__atomic_store_n(&p->seen, now, __ATOMIC_RELAXED);
 		return 0;
 	}
-	if (segment_lock(sg, 1500) == -1)
+	if (segment_lock(sg, wait_ms) == -1)
 		return -1;
 	if ((p = presence_find(r, nick)) == NULL) {
 		for (int i = 0; i < SEGMENT_PRESENCE && p == NULL; i++)
@@ -712,7 +726,7 @@ segment_presence_enter(struct segment *sg, int ri, const char *nick,
  */
 int
 segment_presence_expire(struct segment *sg, int64_t now, int64_t grace,
-    struct segment_gone *gone, int max)
+    struct segment_gone *gone, int max, int wait_ms)
 {
 	int	n = 0;
 
@@ -726,7 +740,7 @@ segment_presence_expire(struct segment *sg, int64_t now, int64_t grace,
 			expired = r->presence[i].nick[0] != '\0' &&
 			    __atomic_load_n(&r->presence[i].seen,
 			    __ATOMIC_RELAXED) + grace < now;
-		if (!expired || segment_lock(sg, 1500) == -1)
+		if (!expired || segment_lock(sg, wait_ms) == -1)
 			continue;
 		for (int i = 0; i < SEGMENT_PRESENCE && n < max; i++) {
 			struct segment_presence *p = &r->presence[i];
@@ -753,7 +767,7 @@ segment_append_at(struct segment *sg, int ri, uint64_t id, uint32_t type,
 	struct window	w;
 	int64_t		rc = 0;
 
-	if (segment_lock(sg, 1500) == -1)
+	if (segment_lock(sg, SEGMENT_WAIT_MS) == -1)
 		return -1;
 	segment_window(sg, ri, &w);
 	sg->hdr->owner_room = ri;
@@ -784,7 +798,7 @@ segment_who(struct segment *sg, int ri, char (*nicks)[EVENT_NICK_BYTES + 1],
 	struct segment_room	*r = &sg->rooms[ri];
 	int			 n = 0;
 
-	if (segment_lock(sg, 1500) == -1)
+	if (segment_lock(sg, SEGMENT_WAIT_MS) == -1)
 		return -1;
 	for (int i = 0; i < SEGMENT_PRESENCE && n < max; i++)
 		if (r->presence[i].nick[0] != '\0')
@@ -807,7 +821,7 @@ segment_rate_take(struct segment *sg, const char *addr, double rate,
 	uint32_t		 i = segment_hash(addr) % SEGMENT_RATE;
 	int			 rc = 0;
 
-	if (segment_lock(sg, 1500) == -1)
+	if (segment_lock(sg, SEGMENT_WAIT_MS) == -1)
 		return -1;
 	for (int k = 0; k < RATE_PROBE && b == NULL; k++) {
 		struct segment_rate *s = &sg->hdr->rate[(i + k) % SEGMENT_RATE];

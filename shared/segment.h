@@ -25,7 +25,7 @@
 #define SEGMENT_SLOTS		64	/* worker slots for listener counts */
 #define SEGMENT_PRESENCE	64	/* nicks present per room */
 #define SEGMENT_RATE		1024	/* rate-limit buckets (addresses) */
-#define SEGMENT_LOCK_MS		1000	/* one sem_timedwait round */
+#define SEGMENT_WAIT_MS		1500	/* a writer waits this long for the lock */
 
 struct segment_counters {
 	uint64_t	sends;		/* messages stored */
@@ -116,15 +116,18 @@ void	segment_window(const struct segment *, int, struct window *);
 int	segment_lock(struct segment *, int);
 void	segment_unlock(struct segment *);
 int64_t	segment_publish(struct segment *, const struct event *, int64_t *);
+int64_t	segment_publish_wait(struct segment *, const struct event *, int64_t *,
+	    int);
 int	segment_read(const struct segment *, int, uint64_t,
 	    struct window_out *);
 int	segment_purge(struct segment *, int);
 void	segment_notify(struct segment *);
 uint32_t segment_change(const struct segment *);
 int	segment_wait(struct segment *, uint32_t, int);
-int	segment_presence_enter(struct segment *, int, const char *, int64_t);
+int	segment_presence_enter(struct segment *, int, const char *, int64_t,
+	    int);
 int	segment_presence_expire(struct segment *, int64_t, int64_t,
-	    struct segment_gone *, int);
+	    struct segment_gone *, int, int);
 int64_t	segment_append_at(struct segment *, int, uint64_t, uint32_t,
 	    const char *, size_t, bool);
 int	segment_who(struct segment *, int, char (*)[EVENT_NICK_BYTES + 1],

@@ -8,7 +8,7 @@
 static int64_t
 shm_publish(struct store *st, const struct event *ev, int64_t *ts)
 {
-	return segment_publish(st->sg, ev, ts);
+	return segment_publish_wait(st->sg, ev, ts, st->wait_ms);
 }
 
 static int
@@ -41,6 +41,7 @@ store_open(struct segment *sg, const char *servers, const char *prefix,
 	}
 	st->sg = sg;
 	st->ops = &store_shm_ops;
+	st->wait_ms = SEGMENT_WAIT_MS;
 	snprintf(st->prefix, sizeof st->prefix, "%s",
 	    prefix ? prefix : STORE_PREFIX_DEFAULT);
 	if (servers != NULL) {
@@ -88,7 +89,8 @@ store_presence_touch(struct store *st, int ri, const char *nick, int64_t now)
 			    NULL, 0 };
 	int		rc;
 
-	if ((rc = segment_presence_enter(st->sg, ri, nick, now)) == 1 &&
+	if ((rc = segment_presence_enter(st->sg, ri, nick, now,
+	    st->wait_ms)) == 1 &&
 	    store_publish(st, &ev, NULL) == -1)
 		return -1;
 	return rc;
@@ -102,7 +104,8 @@ store_presence_sweep(struct store *st, int64_t now, int64_t grace)
 	int			n, left = 0;
 
 	do {
-		n = segment_presence_expire(st->sg, now, grace, gone, 16);
+		n = segment_presence_expire(st->sg, now, grace, gone, 16,
+		    st->wait_ms);
 		for (int i = 0; i < n; i++) {
 			struct event ev = { EVENT_LEAVE, now,
 			    st->sg->rooms[gone[i].room].name, gone[i].nick,

@@ -30,6 +30,8 @@ struct store {
 	struct segment		*sg;
 	void			*mc;		/* memcached_st */
 	char			 prefix[48];	/* of memcached keys */
+	int			 wait_ms;	/* for the lock (the dispatcher's
+						   store waits little) */
 };
 
 struct store	*store_open(struct segment *, const char *, const char *,

@@ -25,8 +25,8 @@
 #include "record.h"
 #include "reply.h"
 
-#define BACKLOG_MIN	(256 * 1024)	/* bytes a stream may fall behind, */
-					/* or twice a room's ring if more */
+#define BACKLOG_MIN	(256 * 1024)	/* bytes a stream may fall behind: */
+#define BACKLOG_MAX	(1024 * 1024)	/* a room's ring, within these */
 #define FRAME_MAX	(64 * RECORD_MAX)	/* bytes framed at once */
 #define TICK_MS		1000		/* presence heartbeat and sweep, */
 					/* at least twice a grace period */
@@ -138,8 +138,13 @@ park_new(struct segment *sg, struct store *st, int slot)
 		return NULL;
 	pk->sg = sg;
 	pk->st = st;
-	pk->backlog_max = 2 * sg->hdr->ring > BACKLOG_MIN ? 2 * sg->hdr->ring :
-	    BACKLOG_MIN;	/* a catch-up of a whole window always fits */
+	/* a catch-up of a whole (default) window fits, and never more
+	 * than BACKLOG_MAX waits for a reader that stopped */
+	pk->backlog_max = sg->hdr->ring + 65536;
+	if (pk->backlog_max < BACKLOG_MIN)
+		pk->backlog_max = BACKLOG_MIN;
+	if (pk->backlog_max > BACKLOG_MAX)
+		pk->backlog_max = BACKLOG_MAX;
 	pk->slot = slot;
 	pthread_mutex_init(&pk->mu, NULL);
 	pk->rooms = calloc(sg->hdr->nrooms, sizeof *pk->rooms);

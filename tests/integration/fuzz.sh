@@ -3,6 +3,7 @@
 # numbers, event validation and encoding, the window ring, attaching to a
 # corrupt segment, Content-Type): built with clang, ASan, UBSan and
 # LeakSanitizer, each run from its seed corpus (reproducers of past bugs
-# included) for FUZZ_SECONDS (default 60), two at a time. One PASS or FAIL
-# line per harness.
+# included) for FUZZ_SECONDS (default 60) of wall time, four at a time
+# (the rest of the test run waits). One PASS or FAIL line per harness.
+export FUZZ_JOBS=${FUZZ_JOBS:-4}
 exec "$(dirname "$0")/../fuzz/run" "$@"

@@ -68,6 +68,15 @@ fc_cleanup() {
 		kill -TERM "$pid" 2>/dev/null || continue
 		fc_wait_gone "$pid" 50 || kill -KILL "$pid" 2>/dev/null
 	done
+	# Every responder stopped with SIGTERM has run LeakSanitizer: no
+	# report (leak, address, undefined behaviour) may be in any log.
+	if [ -n "${T:-}" ] && grep -l -E 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' \
+	    "$T"/*.log >/dev/null 2>&1; then
+		echo "FAIL: no sanitizer report in the logs of this test"
+		grep -h -A 12 -E 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' \
+		    "$T"/*.log | head -n 40
+		rc=1
+	fi
 	if [ -x "${FCOMETCTL:-}" ]; then
 		for i in "${FC_NAMES[@]}"; do
 			"$FCOMETCTL" --name "$i" unlink >/dev/null 2>&1

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <json-c/json.h>
+
 struct check_case {
 	const char	*name;
 	int		(*fn)(void);	/* 0 pass, -1 fail */
@@ -30,6 +32,27 @@ check_run(const struct check_case *cases)
 		failed += rc != 0;
 	}
 	return failed ? 1 : 0;
+}
+
+/* Strict json-c parse of exactly len bytes (not NUL-terminated). */
+static inline struct json_object *
+parse_len(const char *s, size_t len)
+{
+	struct json_tokener	*tok;
+	struct json_object	*o;
+
+	if ((tok = json_tokener_new()) == NULL)
+		return NULL;
+	json_tokener_set_flags(tok,
+	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, s, (int)len);
+	if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
 }
 
 #endif

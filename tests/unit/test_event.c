@@ -31,30 +31,8 @@ struct rule_case {
 	int		 status;	/* 0 valid, else 400 or 413 */
 };
 
-static struct json_object *parse_len(const char *, size_t);
 static char	*repeat(const char *, size_t, size_t *);
 static int	 rule_table(const struct rule_case *, size_t, int);
-
-/* Strict json-c parse of exactly len bytes (not NUL-terminated). */
-static struct json_object *
-parse_len(const char *s, size_t len)
-{
-	struct json_tokener	*tok;
-	struct json_object	*o;
-
-	if ((tok = json_tokener_new()) == NULL)
-		return NULL;
-	json_tokener_set_flags(tok,
-	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, s, (int)len);
-	if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != len)) {
-		json_object_put(o);
-		o = NULL;
-	}
-	json_tokener_free(tok);
-	return o;
-}
 
 /* n copies of unit, NUL-terminated; its length in *len. */
 static char *

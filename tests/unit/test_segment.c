@@ -52,7 +52,6 @@ struct concurrent {		/* shared by the processes of one case */
 
 static const char *new_name(void);
 static double	now_s(void);
-static struct json_object *parse_len(const char *, size_t);
 static int	open_seg(struct segment *, const char *, uint32_t, uint32_t,
 		    uint32_t, bool, char *, size_t);
 static int64_t	publish_text(struct segment *, const char *, const char *,
@@ -83,27 +82,6 @@ now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Strict json-c parse of exactly len bytes (not NUL-terminated). */
-static struct json_object *
-parse_len(const char *s, size_t len)
-{
-	struct json_tokener	*tok;
-	struct json_object	*o;
-
-	if ((tok = json_tokener_new()) == NULL)
-		return NULL;
-	json_tokener_set_flags(tok,
-	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, s, (int)len);
-	if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != len)) {
-		json_object_put(o);
-		o = NULL;
-	}
-	json_tokener_free(tok);
-	return o;
 }
 
 static int

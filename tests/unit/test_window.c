@@ -31,7 +31,6 @@ static size_t	body_for(uint64_t, char *, size_t);
 static size_t	record_for(uint64_t, char *, size_t);
 static int64_t	append_id(struct tw *, uint64_t);
 static int	out_is(const struct window_out *, uint64_t, uint64_t);
-static struct json_object *parse_len(const char *, size_t);
 
 /* A window of cap events over size ring bytes, plus a read buffer. */
 static int
@@ -123,27 +122,6 @@ out_is(const struct window_out *o, uint64_t from, uint64_t to)
 			return -1;
 	}
 	return 0;
-}
-
-/* Strict json-c parse of exactly len bytes (not NUL-terminated). */
-static struct json_object *
-parse_len(const char *s, size_t len)
-{
-	struct json_tokener	*tok;
-	struct json_object	*o;
-
-	if ((tok = json_tokener_new()) == NULL)
-		return NULL;
-	json_tokener_set_flags(tok,
-	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, s, (int)len);
-	if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != len)) {
-		json_object_put(o);
-		o = NULL;
-	}
-	json_tokener_free(tok);
-	return o;
 }
 
 static int

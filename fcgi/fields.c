@@ -145,21 +145,70 @@ json_string_skip(const char **pp, const char *end, bool *escaped)
 	return 0;
 }
 
-/* A quoted JSON string (valid: json-c has seen the text), decoded. */
-static struct json_object *
-json_string_parse(const char *quoted, size_t len)
+/* One code point as UTF-8 at out; its length. */
+static size_t
+utf8_put(char *out, uint32_t cp)
 {
-	struct json_tokener	*tok;
-	struct json_object	*o;
-
-	if ((tok = json_tokener_new()) == NULL)
-		return NULL;
-	o = json_tokener_parse_ex(tok, quoted, (int)len);
-	json_tokener_free(tok);
-	if (o != NULL && !json_object_is_type(o, json_type_string)) {
-		json_object_put(o);
-		o = NULL;
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
 	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | cp >> 12);
+		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | cp >> 18);
+	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/*
+ * Decodes a quoted JSON string of the body (json-c and json_scan have
+ * checked it: valid escapes, no lone surrogate) into out, which has room
+ * for len bytes; returns the length. Done here because json-c 0.16 turns
+ * some valid surrogate pairs (\ud836\udc00) into U+FFFD.
+ */
+static size_t
+json_string_decode(const char *q, size_t len, char *out)
+{
+	const char	*p = q + 1, *end = q + len - 1;	/* inside the quotes */
+	size_t		 o = 0;
+	unsigned	 v, lo;
+
+	while (p < end) {
+		if (*p != '\\') {
+			out[o++] = *p++;
+			continue;
+		}
+		switch (p[1]) {
+		case 'b': out[o++] = '\b'; break;
+		case 'f': out[o++] = '\f'; break;
+		case 'n': out[o++] = '\n'; break;
+		case 'r': out[o++] = '\r'; break;
+		case 't': out[o++] = '\t'; break;
+		case 'u':
+			is_hex4(p + 2, end, &v);
+			if (v >= 0xd800 && v <= 0xdbff && is_hex4(p + 8, end, &lo)) {
+				v = 0x10000 + ((v - 0xd800) << 10) + (lo - 0xdc00);
+				p += 6;
+			}
+			o += utf8_put(out + o, v);
+			p += 4;
+			break;
+		default: out[o++] = p[1]; break;	/* " \\ / */
+		}
+		p += 2;
+	}
+	out[o] = '\0';
 	return o;
 }
 
@@ -167,16 +216,13 @@ json_string_parse(const char *quoted, size_t len)
 static int
 json_key_field(const char *quoted, size_t len, bool escaped)
 {
-	struct json_object	*o;
-	int			 f = -1;
+	char	buf[64];
 
 	if (!escaped)
 		return field_lookup(quoted + 1, len - 2);
-	if ((o = json_string_parse(quoted, len)) != NULL)
-		f = field_lookup(json_object_get_string(o),
-		    (size_t)json_object_get_string_len(o));
-	json_object_put(o);
-	return f;
+	if (len > sizeof buf)
+		return -1;		/* longer than any field's name */
+	return field_lookup(buf, json_string_decode(quoted, len, buf));
 }
 
 struct json_field {		/* a known field among the top-level members */
@@ -227,6 +273,8 @@ json_scan(const char *s, size_t len, struct json_field fields[F_COUNT])
 			continue;
 		case ':':
 			continue;
+		case '\'':		/* json-c takes 'strings': JSON does not */
+			return -1;
 		case '"':
 			break;
 		default:
@@ -254,7 +302,7 @@ int
 fields_json(struct fields *fl, const char *in, size_t len, const char **why)
 {
 	struct json_tokener	*tok;
-	struct json_object	*o = NULL, *v[F_COUNT] = { NULL };
+	struct json_object	*o = NULL;
 	struct json_field	 jf[F_COUNT];
 	int			 rc = 400;
 	size_t			 total = 0, off = 0;
@@ -263,7 +311,8 @@ fields_json(struct fields *fl, const char *in, size_t len, const char **why)
 	memset(jf, 0, sizeof jf);
 	if (!utf8_valid(in, len, NULL))	/* json-c lets overlong forms by */
 		return *why = "the body is not valid UTF-8", 400;
-	if ((tok = json_tokener_new_ex(JSON_DEPTH)) == NULL)
+	/* json-c's depth counts one more than the levels of nesting */
+	if ((tok = json_tokener_new_ex(JSON_DEPTH + 1)) == NULL)
 		return *why = "out of memory", 503;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
 	    JSON_TOKENER_VALIDATE_UTF8);
@@ -278,7 +327,8 @@ fields_json(struct fields *fl, const char *in, size_t len, const char **why)
 		goto out;
 	}
 	if (json_scan(in, len, jf) == -1) {
-		*why = "the body holds a lone surrogate escape";
+		*why = "the body is not valid JSON (a lone surrogate escape, or "
+		    "a string in single quotes)";
 		goto out;
 	}
 	for (int f = F_ROOM; f <= F_TEXT; f++) {
@@ -286,14 +336,11 @@ fields_json(struct fields *fl, const char *in, size_t len, const char **why)
 			*why = "a field is repeated";
 			goto out;
 		}
-		if (jf[f].count == 0)
-			continue;
-		if (jf[f].value == NULL ||
-		    (v[f] = json_string_parse(jf[f].value, jf[f].len)) == NULL) {
+		if (jf[f].count == 1 && jf[f].value == NULL) {
 			*why = "room, nick and text must be strings";
 			goto out;
 		}
-		total += (size_t)json_object_get_string_len(v[f]) + 1;
+		total += jf[f].len + 1;	/* decoding never grows a string */
 	}
 	if ((fl->mem = malloc(total + 1)) == NULL) {
 		*why = "out of memory";
@@ -301,17 +348,14 @@ fields_json(struct fields *fl, const char *in, size_t len, const char **why)
 		goto out;
 	}
 	for (int f = F_ROOM; f <= F_TEXT; f++) {
-		if (v[f] == NULL)
+		if (jf[f].count == 0)
 			continue;
-		fl->len[f] = (size_t)json_object_get_string_len(v[f]);
 		fl->v[f] = fl->mem + off;
-		memcpy(fl->v[f], json_object_get_string(v[f]), fl->len[f] + 1);
+		fl->len[f] = json_string_decode(jf[f].value, jf[f].len, fl->v[f]);
 		off += fl->len[f] + 1;
 	}
 	rc = 0;
 out:
-	for (int f = 0; f < F_COUNT; f++)
-		json_object_put(v[f]);
 	json_object_put(o);
 	json_tokener_free(tok);
 	return rc;

@@ -193,7 +193,8 @@ accept_wait(int ep)
 /*
  * Out of fds: a connection waiting in the backlog would wait there until
  * the web server gives up. The spare fd makes room to take it and answer
- * 503 at once; said in the log once a minute, not per request.
+ * 503 at once; said in the log once a minute, not per request. Called with
+ * spare_mu held.
  */
 static void
 accept_refuse(int e)
@@ -205,7 +206,6 @@ accept_refuse(int e)
 	int64_t		now = event_now_ms();
 	int		fd;
 
-	pthread_mutex_lock(&w.spare_mu);
 	if (now - said >= 60000) {
 		said = now;
 		log_warn("accept: %s (%d parked requests hold fds); new "
@@ -226,7 +226,6 @@ accept_refuse(int e)
 		close(fd);
 	}
 	w.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	pthread_mutex_unlock(&w.spare_mu);
 	if (fd == -1)
 		usleep(10000);	/* nothing taken: do not spin */
 }
@@ -256,12 +255,19 @@ accept_main(void *arg)
 	FCGX_InitRequest(&req, w.listen_fd, 0);
 	while (accept_wait(ep)) {
 		struct request r;
+		int rc, e;
 
-		if (FCGX_Accept_r(&req) < 0) {
-			if (errno == EMFILE || errno == ENFILE)
-				accept_refuse(errno);
-			else if (errno != EAGAIN && errno != EINTR)
-				log_debug("accept: %s", strerror(errno));
+		/* One thread of the worker accepts at a time, so that none takes
+		 * the slot the spare fd frees for accept_refuse. */
+		pthread_mutex_lock(&w.spare_mu);
+		rc = FCGX_Accept_r(&req);
+		e = errno;
+		if (rc < 0 && (e == EMFILE || e == ENFILE))
+			accept_refuse(e);
+		pthread_mutex_unlock(&w.spare_mu);
+		if (rc < 0) {
+			if (e != EMFILE && e != ENFILE && e != EAGAIN && e != EINTR)
+				log_debug("accept: %s", strerror(e));
 			continue;
 		}
 		request_take(&req, &r);

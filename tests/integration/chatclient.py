@@ -74,7 +74,10 @@ class Conn:
 
     def close(self):
         if self.w is not None:
-            self.w.close()
+            try:
+                self.w.close()
+            except RuntimeError:	# its event loop is already gone
+                pass
         self.r = self.w = None
         self.reused = False
 

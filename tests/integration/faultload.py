@@ -50,109 +50,16 @@ import json
 import os
 import random
 import sys
-import time
 import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from chatclient import Conn, HTTPError, now  # noqa: E402  the shared client
 
 PATH = "/chat/"
 
 
-def now():
-    return time.monotonic()
-
-
-class HTTPError(Exception):
-    pass
-
-
 ERRORS = (OSError, HTTPError, asyncio.IncompleteReadError, ValueError,
           asyncio.TimeoutError)
-
-
-class Conn:
-    """One HTTP/1.1 connection; keep-alive unless the server closes it."""
-
-    def __init__(self, host, port):
-        self.host, self.port = host, port
-        self.r = self.w = None
-
-    async def open(self):
-        self.r, self.w = await asyncio.open_connection(
-            self.host, self.port, limit=1 << 22)
-
-    def close(self):
-        if self.w is not None:
-            try:
-                self.w.close()
-            except RuntimeError:
-                pass
-        self.r = self.w = None
-
-    async def send_head(self, method, path, headers=None, body=None):
-        if self.w is None:
-            await self.open()
-        h = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
-        for k, v in (headers or {}).items():
-            h.append(f"{k}: {v}")
-        if body is not None:
-            h.append(f"Content-Length: {len(body)}")
-        data = ("\r\n".join(h) + "\r\n\r\n").encode()
-        if body is not None:
-            data += body
-        self.w.write(data)
-        await self.w.drain()
-
-    async def read_head(self):
-        line = await self.r.readline()
-        if not line:
-            raise HTTPError("connection closed before the status line")
-        parts = line.decode("latin-1").split(" ", 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
-            raise HTTPError(f"bad status line {line!r}")
-        status = int(parts[1])
-        headers = {}
-        while True:
-            line = await self.r.readline()
-            if not line:
-                raise HTTPError("connection closed in the headers")
-            if line in (b"\r\n", b"\n"):
-                break
-            k, _, v = line.decode("latin-1").partition(":")
-            headers[k.strip().lower()] = v.strip()
-        return status, headers
-
-    async def pieces(self, headers):
-        if headers.get("transfer-encoding", "").lower() == "chunked":
-            while True:
-                line = await self.r.readline()
-                if not line:
-                    raise HTTPError("connection closed in a chunked body")
-                n = int(line.split(b";")[0].strip() or b"x", 16)
-                if n == 0:
-                    while (await self.r.readline()) not in (b"\r\n", b"\n",
-                                                            b""):
-                        pass
-                    return
-                yield await self.r.readexactly(n)
-                await self.r.readexactly(2)
-        elif "content-length" in headers:
-            n = int(headers["content-length"])
-            if n:
-                yield await self.r.readexactly(n)
-        else:
-            while True:
-                b = await self.r.read(65536)
-                if not b:
-                    self.close()
-                    return
-                yield b
-
-    async def request(self, method, path, headers=None, body=None):
-        await self.send_head(method, path, headers, body)
-        status, h = await self.read_head()
-        out = b"".join([p async for p in self.pieces(h)])
-        if h.get("connection", "").lower() == "close":
-            self.close()
-        return status, h, out
 
 
 def q(**kw):

@@ -12,7 +12,6 @@
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,15 +219,23 @@ park_wake(struct park *pk)
 	signal_fd(pk->wfd);
 }
 
-/* From an accept thread: hand a request over to the dispatcher. */
+/*
+ * From an accept thread: hand a request over to the dispatcher. Only the
+ * request that finds the list empty signals: the dispatcher drains the
+ * eventfd before it takes the list, so a later one is taken with it.
+ */
 void
 park_add(struct park *pk, struct parked *p)
 {
+	bool	first;
+
 	pthread_mutex_lock(&pk->mu);
+	first = pk->incoming == NULL;
 	p->next = pk->incoming;
 	pk->incoming = p;
 	pthread_mutex_unlock(&pk->mu);
-	signal_fd(pk->efd);
+	if (first)
+		signal_fd(pk->efd);
 }
 
 void
@@ -492,7 +499,7 @@ park_take(struct park *pk, struct parked *p)
 {
 	struct epoll_event	ev = { .events = EPOLLRDHUP, .data.ptr = p };
 
-	fcntl(p->fd, F_SETFL, fcntl(p->fd, F_GETFL) | O_NONBLOCK);
+	/* Every write here is MSG_DONTWAIT: the fd's own mode is left be. */
 	p->heapi = UINT32_MAX;
 	if (epoll_ctl(pk->ep, EPOLL_CTL_ADD, p->fd, &ev) == -1 ||
 	    heap_push(pk, p) == -1) {

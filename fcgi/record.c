@@ -2,7 +2,9 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
+#include <time.h>
 
 #include "record.h"
 
@@ -59,10 +61,23 @@ record_frame(struct iovec *iov, int max, struct record_hdrs *hdrs,
 	return n;
 }
 
-/* Blocking write of a framing of at most 64 records (the fd has
- * SO_SNDTIMEO set). */
+static int64_t
+mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Write of a framing of at most 64 records, waiting at most until
+ * deadline (ms, monotonic) for a web server that does not read. The
+ * common case is one sendmsg: no socket option, no poll.
+ */
 static int
-record_write_some(int fd, uint16_t id, const char *p, size_t len, int end)
+record_write_some(int fd, uint16_t id, const char *p, size_t len, int end,
+    int64_t *deadline)
 {
 	struct iovec		 iov[130];
 	struct record_hdrs	 hdrs;
@@ -75,11 +90,20 @@ record_write_some(int fd, uint16_t id, const char *p, size_t len, int end)
 	msg.msg_iov = iov;
 	msg.msg_iovlen = (size_t)n;
 	while (msg.msg_iovlen > 0) {
-		ssize_t w = sendmsg(fd, &msg, MSG_NOSIGNAL);
+		ssize_t w = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w == -1) {
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+			int64_t left;
 			if (errno == EINTR)
 				continue;
-			return -1;
+			if (errno != EAGAIN)
+				return -1;
+			if (*deadline == 0)
+				*deadline = mono_ms() + RECORD_WRITE_MS;
+			if ((left = *deadline - mono_ms()) <= 0 ||
+			    poll(&pfd, 1, (int)left) == 0)
+				return errno = ETIMEDOUT, -1;
+			continue;
 		}
 		while (w > 0 && msg.msg_iovlen > 0) {
 			if ((size_t)w >= msg.msg_iov->iov_len) {
@@ -97,17 +121,19 @@ record_write_some(int fd, uint16_t id, const char *p, size_t len, int end)
 	return 0;
 }
 
-/* Blocking write of any length: slices of 64 records. */
+/* Write of any length, slices of 64 records, RECORD_WRITE_MS at most
+ * in all. */
 int
 record_write(int fd, uint16_t id, const char *p, size_t len, int end)
 {
 	const size_t	slice = 64 * (size_t)RECORD_MAX;
+	int64_t		deadline = 0;	/* set at the first wait */
 
 	while (len > slice) {
-		if (record_write_some(fd, id, p, slice, 0) == -1)
+		if (record_write_some(fd, id, p, slice, 0, &deadline) == -1)
 			return -1;
 		p += slice;
 		len -= slice;
 	}
-	return record_write_some(fd, id, p, len, end);
+	return record_write_some(fd, id, p, len, end, &deadline);
 }

@@ -12,6 +12,7 @@
 #define RECORD_HDR	8
 #define RECORD_MAX	65535		/* content bytes of one record */
 #define RECORD_END	(2 * RECORD_HDR + 8)	/* empty STDOUT + END_REQUEST */
+#define RECORD_WRITE_MS	5000		/* a stuck web server costs 5 s */
 #define RECORD_IOV(len)	(2 * ((len) / RECORD_MAX + 1) + 1)
 
 struct record_hdrs {			/* headers for one framing */

@@ -44,6 +44,8 @@ struct worker {
 
 static struct worker	w;
 
+#define REQUEST_READ_S	5	/* a web server silent this long is dropped */
+
 static char *
 param_dup(FCGX_Request *req, const char *name)
 {
@@ -153,8 +155,6 @@ request_free(struct request *r)
 static void
 request_take(FCGX_Request *req, struct request *r)
 {
-	struct timeval	tv = { 5, 0 };	/* a stuck web server costs 5 s */
-
 	memset(r, 0, sizeof *r);
 	r->method = param_dup(req, "REQUEST_METHOD");
 	r->path = request_path(req);
@@ -169,7 +169,29 @@ request_take(FCGX_Request *req, struct request *r)
 	r->id = (uint16_t)req->requestId;
 	FCGX_Free(req, 0);
 	req->ipcFd = -1;
-	setsockopt(r->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+/*
+ * Reads the request on fd, which we accepted, with libfcgi. A web server
+ * that connects and sends nothing costs a thread REQUEST_READ_S at most
+ * (libfcgi would poll 2 s for the first byte, then wait for ever).
+ * keepConnection: libfcgi's start-of-request clean-up must not close fd.
+ * On failure libfcgi has closed fd.
+ */
+static int
+request_read(FCGX_Request *req, int fd, struct request *r)
+{
+	struct timeval	tv = { REQUEST_READ_S, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	req->ipcFd = fd;
+	req->keepConnection = 1;
+	if (FCGX_Accept_r(req) < 0) {
+		req->ipcFd = -1;
+		return -1;
+	}
+	request_take(req, r);
+	return 0;
 }
 
 /*
@@ -200,7 +222,7 @@ static void
 accept_refuse(int e)
 {
 	static int64_t	said;
-	struct timeval	tv = { 0, 200000 };
+	struct timeval	tv = { 0, 200000 };	/* for the recv */
 	unsigned char	h[16];
 	struct buf	b = { 0 };
 	int64_t		now = event_now_ms();
@@ -215,7 +237,6 @@ accept_refuse(int e)
 		close(w.spare_fd);
 	if ((fd = accept4(w.listen_fd, NULL, NULL, SOCK_CLOEXEC)) != -1) {
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 		/* FCGI_BEGIN_REQUEST: its header names the request id */
 		if (recv(fd, h, sizeof h, MSG_WAITALL) == sizeof h && h[1] == 1 &&
 		    reply_error(&b, 503, "the responder is out of file "
@@ -252,25 +273,30 @@ accept_main(void *arg)
 	ev.events = EPOLLIN;
 	ev.data.fd = w.stop_fd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, w.stop_fd, &ev);
-	FCGX_InitRequest(&req, w.listen_fd, 0);
+	/* No listening socket for libfcgi: it reads requests on connections
+	 * we accept, and never accepts one itself (not even on its retry
+	 * path), so spare_mu covers every accept of the worker. */
+	FCGX_InitRequest(&req, -1, 0);
 	while (accept_wait(ep)) {
 		struct request r;
-		int rc, e;
+		int fd, e;
 
 		/* One thread of the worker accepts at a time, so that none takes
-		 * the slot the spare fd frees for accept_refuse. */
+		 * the slot the spare fd frees for accept_refuse; the request is
+		 * read outside the lock. */
 		pthread_mutex_lock(&w.spare_mu);
-		rc = FCGX_Accept_r(&req);
+		fd = accept4(w.listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		e = errno;
-		if (rc < 0 && (e == EMFILE || e == ENFILE))
+		if (fd == -1 && (e == EMFILE || e == ENFILE))
 			accept_refuse(e);
 		pthread_mutex_unlock(&w.spare_mu);
-		if (rc < 0) {
+		if (fd == -1) {
 			if (e != EMFILE && e != ENFILE && e != EAGAIN && e != EINTR)
 				log_debug("accept: %s", strerror(e));
 			continue;
 		}
-		request_take(&req, &r);
+		if (request_read(&req, fd, &r) == -1)
+			continue;
 		if (r.method == NULL || r.path == NULL) {
 			request_free(&r);
 			continue;

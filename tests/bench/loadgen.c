@@ -6,7 +6,9 @@
  * (GET BASE/stream), waits until the responder reports them all parked
  * (GET BASE/rooms; with --nchan the channel's subscriber count), then
  * publishes M messages at rate R on its own keep-alive connection(s)
- * (POST BASE/send). Each text is "seq-K-t-NS": the message's sequence
+ * (POST BASE/send): open loop, a message goes out when it is due on any
+ * idle one of --senders C connections, whatever the answers to earlier
+ * ones (with C = 1, each waits for the previous answer). Each text is "seq-K-t-NS": the message's sequence
  * number and its send time, so every delivery is timed from send to
  * receipt and checked once per listener (missed, duplicated).
  *
@@ -872,13 +874,22 @@ sender_answer(struct conn *c, int64_t now)
 		conn_close(c);
 }
 
-/* Publishes message seq on c: its text carries seq and the send time. */
+/*
+ * Publishes message seq on c: its text carries seq and the time it was
+ * due (at --rate R, t0 + seq / R), so a send that waited for a free
+ * sender connection counts that wait in every latency (no coordinated
+ * omission: a slow responder cannot slow the load it is offered).
+ */
 static void
 sender_send(struct conn *c, uint32_t seq)
 {
 	char	req[1024], body[256];
 	int	n, bn;
 	int64_t	t = now_ns();
+
+	if (lg.rate > 0 && seq > 0 && lg.t_pub0 + (int64_t)(seq * 1e9 /
+	    lg.rate) < t)
+		t = lg.t_pub0 + (int64_t)(seq * 1e9 / lg.rate);
 
 	if (lg.nchan)
 		bn = snprintf(body, sizeof body, "seq-%u-t-%" PRId64, seq, t);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # spawn-fcgi starts the responder: the listening socket on fd 0, no
 # --socket. Through nginx it serves /status, /send and /listen (a long-poll
-# woken by a send), fcometctl reads the same segment, and SIGTERM ends it.
+# woken by a send), fcometctl reads the same segment, connections that
+# send nothing are dropped, and SIGTERM ends it.
 . "$(dirname "$0")/lib.sh"
 fc_init
 fc_need spawn-fcgi
@@ -56,6 +57,34 @@ else
 	fail "fcometctl dump sees the spawn-fcgi responder's segment" \
 	    "$("$FCOMETCTL" --name "$FC_NAME" dump "$room" 2>&1 | tail -n 3)"
 fi
+
+# Connections that never send a request (8: every accept thread of both
+# workers) are dropped by the responder, and it goes on answering.
+python3 - "$sock" >"$T/silent.out" 2>&1 <<'PY' &
+import socket, sys, time
+conns = []
+for _ in range(8):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sys.argv[1])
+    s.settimeout(20)
+    conns.append(s)
+t0 = time.monotonic()
+closed = 0
+for s in conns:
+    try:
+        if s.recv(1) == b"":
+            closed += 1
+    except OSError:
+        pass
+print("closed", closed, "in", round(time.monotonic() - t0), "s")
+PY
+silent=$!
+sleep 0.5
+check "a request is answered beside 8 silent connections" 200 \
+    "$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "$BASE/chat/status")"
+fc_wait_gone "$silent" 250
+check "the responder drops connections that send nothing" "closed 8" \
+    "$(cut -d' ' -f1-2 "$T/silent.out")"
 
 kill -TERM "$FC_PID"
 FC_RC=none

@@ -44,6 +44,17 @@ struct options {
 extern struct options	opt;
 
 int	worker_main(int listen_fd, int slot);
+/*
+ * A FastCGI connection whose request is answered: the web server asked to
+ * keep it (FCGI_KEEP_CONN, e.g. nginx's fastcgi_keep_conn on) and it is
+ * in step, so it waits for the next request; otherwise it is closed.
+ */
+enum conn_keep {
+	CONN_CLOSE,		/* close once answered */
+	CONN_KEEP_NEW,		/* keep; not yet in the accept threads' epoll */
+	CONN_KEEP		/* keep; in it already (one-shot, disarmed) */
+};
+void	worker_done(int fd, int keep);
 int	relay_main(void);
 
 #endif

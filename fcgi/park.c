@@ -44,6 +44,7 @@ struct park {
 	pthread_mutex_t	 mu;		/* guards incoming and stop */
 	struct parked	*incoming;
 	bool		 stop;
+	bool		 draining;	/* dispatcher only: stopping */
 	struct parked	**rooms;	/* list head per room */
 	uint64_t	*seen;		/* per room: last id at the last pass */
 	uint64_t	*seen_purged;	/* per room: purges at the last pass */
@@ -263,8 +264,10 @@ room_unlink(struct park *pk, struct parked *p)
 	p->room = -1;
 }
 
+/* Lets p go: its connection is closed, or with keep handed back to the
+ * accept threads for the web server's next request. */
 static void
-park_drop(struct park *pk, struct parked *p)
+park_release(struct park *pk, struct parked *p, int keep)
 {
 	if (p->dead)
 		return;
@@ -272,11 +275,29 @@ park_drop(struct park *pk, struct parked *p)
 		store_presence_touch(pk->st, p->room, p->nick, event_now_ms());
 	room_unlink(pk, p);
 	heap_remove(pk, p);
-	close(p->fd);		/* also leaves the epoll set */
+	if (keep != CONN_CLOSE && epoll_ctl(pk->ep, EPOLL_CTL_DEL, p->fd,
+	    NULL) == 0)
+		worker_done(p->fd, keep);
+	else
+		close(p->fd);	/* also leaves the epoll set */
 	p->dead = true;		/* the epoll batch may still name it */
 	p->next = pk->dead;
 	pk->dead = p;
 	pk->nparked--;
+}
+
+/* Dropped: the peer is gone, too slow, or the worker stops. */
+static void
+park_drop(struct park *pk, struct parked *p)
+{
+	park_release(pk, p, CONN_CLOSE);
+}
+
+/* Answered, every byte out. */
+static void
+park_done(struct park *pk, struct parked *p)
+{
+	park_release(pk, p, pk->draining ? CONN_CLOSE : p->keep);
 }
 
 static void
@@ -391,8 +412,12 @@ parked_write(struct park *pk, struct parked *p, const char *s, size_t len,
 static void
 parked_finish(struct park *pk, struct parked *p, const char *s, size_t len)
 {
-	if (parked_write(pk, p, s, len, 1) == -1 || p->outlen == p->outoff) {
+	if (parked_write(pk, p, s, len, 1) == -1) {
 		park_drop(pk, p);
+		return;
+	}
+	if (p->outlen == p->outoff) {
+		park_done(pk, p);
 		return;
 	}
 	if (p->nick != NULL && p->room >= 0)	/* grace counts from now */
@@ -590,7 +615,7 @@ park_event(struct park *pk, struct parked *p, uint32_t events)
 		}
 		if (rc == 1) {
 			if (p->closing) {
-				park_drop(pk, p);
+				park_done(pk, p);
 				return;
 			}
 			struct epoll_event ev = { .events = EPOLLRDHUP,
@@ -608,6 +633,8 @@ park_drain(struct park *pk)
 {
 	struct epoll_event	evs[EPOLL_BATCH];
 	int64_t			now = mono_ms(), until = now + STOP_FLUSH_MS;
+
+	pk->draining = true;	/* answered connections are closed now */
 
 	struct parked		**all;
 	uint32_t		 n = pk->nheap;

@@ -24,6 +24,7 @@ struct parked {
 	uint8_t		 kind;		/* enum parked_kind */
 	bool		 closing;	/* answered: close once flushed */
 	bool		 dead;		/* dropped, freed after this pass */
+	uint8_t		 keep;		/* enum conn_keep */
 	int		 room;
 	uint64_t	 cursor;	/* last id the client has */
 	int64_t		 due;		/* next timer, ms monotonic */

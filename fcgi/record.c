@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
-#include <time.h>
 
+#include "park.h"
 #include "record.h"
 
 #define FCGI_VERSION		1
@@ -59,15 +59,6 @@ record_frame(struct iovec *iov, int max, struct record_hdrs *hdrs,
 		iov[n++].iov_len = RECORD_END;
 	}
 	return n;
-}
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /*

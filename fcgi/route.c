@@ -50,10 +50,14 @@ static const struct route routes[] = {
 static void
 respond(struct request *r, struct buf *b)
 {
-	if (b->p != NULL && record_write(r->fd, r->id, b->p, b->len, 1) == -1)
-		log_debug("write: %s", strerror(errno));
+	if (b->p == NULL || record_write(r->fd, r->id, b->p, b->len, 1) ==
+	    -1) {
+		if (b->p != NULL)
+			log_debug("write: %s", strerror(errno));
+		r->keep = CONN_CLOSE;	/* not answered, or not wholly */
+	}
 	buf_free(b);
-	close(r->fd);
+	worker_done(r->fd, r->keep);
 	r->fd = -1;
 }
 
@@ -354,6 +358,7 @@ park(struct route_ctx *ctx, struct request *r, struct wait_args *a, int kind,
 	}
 	p->fd = r->fd;
 	p->id = r->id;
+	p->keep = r->keep;
 	p->kind = (uint8_t)kind;
 	p->room = a->room;
 	p->cursor = a->cursor;

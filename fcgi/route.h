@@ -24,6 +24,7 @@ struct request {
 	char		*body;
 	size_t		 bodylen;
 	bool		 body_over;	/* more than FCOMET_BODY_MAX */
+	uint8_t		 keep;		/* enum conn_keep */
 };
 
 struct route_ctx {			/* one per accept thread */

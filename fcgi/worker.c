@@ -8,10 +8,12 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +36,11 @@ struct worker {
 	struct park	*pk;
 	int		 listen_fd;
 	int		 stop_fd;	/* eventfd: readable once stopping */
+	int		 ep;		/* the accept threads': listening socket,
+					   stop_fd, kept connections (one-shot) */
+	unsigned char	*kept;		/* per fd: idle in ep, kept */
+	int		 nkept;		/* size of kept: the fd limit */
+	pthread_mutex_t	 kept_mu;	/* worker_done against the stop */
 	int		 spare_fd;	/* closed to answer when out of fds */
 	pthread_mutex_t	 spare_mu;
 	volatile int	 stop;
@@ -164,6 +171,9 @@ request_take(FCGX_Request *req, struct request *r)
 	r->user = param_dup(req, "REMOTE_USER");
 	r->last_event_id = param_dup(req, "HTTP_LAST_EVENT_ID");
 	request_body(req, r);
+	/* Kept only if asked and in step: the request's records all read. */
+	r->keep = req->keepConnection && FCGX_HasSeenEOF(req->in) == EOF &&
+	    FCGX_GetError(req->in) == 0 ? CONN_KEEP : CONN_CLOSE;
 	/* From here on the connection is ours: libfcgi forgets it. */
 	r->fd = req->ipcFd;
 	r->id = (uint16_t)req->requestId;
@@ -172,18 +182,15 @@ request_take(FCGX_Request *req, struct request *r)
 }
 
 /*
- * Reads the request on fd, which we accepted, with libfcgi. A web server
- * that connects and sends nothing costs a thread REQUEST_READ_S at most
- * (libfcgi would poll 2 s for the first byte, then wait for ever).
+ * Reads the request on fd (one we accepted, or a kept one) with libfcgi.
  * keepConnection: libfcgi's start-of-request clean-up must not close fd.
- * On failure libfcgi has closed fd.
+ * On failure (a kept connection the web server closed, garbage) libfcgi
+ * has closed fd. The request says whether to keep the connection; one
+ * that was kept already is in ep (CONN_KEEP), a new one is not.
  */
 static int
-request_read(FCGX_Request *req, int fd, struct request *r)
+request_read(FCGX_Request *req, int fd, bool fresh, struct request *r)
 {
-	struct timeval	tv = { REQUEST_READ_S, 0 };
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	req->ipcFd = fd;
 	req->keepConnection = 1;
 	if (FCGX_Accept_r(req) < 0) {
@@ -191,25 +198,58 @@ request_read(FCGX_Request *req, int fd, struct request *r)
 		return -1;
 	}
 	request_take(req, r);
+	if (r->keep != CONN_CLOSE && fresh)
+		r->keep = CONN_KEEP_NEW;
 	return 0;
 }
 
 /*
- * Waits until the listening socket has a connection (true) or the worker
- * stops (false). The listening socket is non-blocking: an accept that
- * another thread won returns EAGAIN instead of blocking, so a stopping
- * worker never sits in accept() and no signal has to interrupt a read.
+ * The connection's request is answered: with keep, it waits in ep for the
+ * web server's next request (one-shot: one thread takes it); else, or if
+ * the worker stops, it is closed.
  */
-static bool
-accept_wait(int ep)
+void
+worker_done(int fd, int keep)
+{
+	struct epoll_event	ev = { .events = EPOLLIN | EPOLLRDHUP |
+				    EPOLLONESHOT, .data.fd = fd };
+
+	if (keep == CONN_CLOSE || fd >= w.nkept) {
+		close(fd);
+		return;
+	}
+	pthread_mutex_lock(&w.kept_mu);
+	/* marked before it can fire: the thread it wakes unmarks it */
+	__atomic_store_n(&w.kept[fd], 1, __ATOMIC_RELEASE);
+	if (w.stop || epoll_ctl(w.ep, keep == CONN_KEEP ? EPOLL_CTL_MOD :
+	    EPOLL_CTL_ADD, fd, &ev) == -1) {
+		__atomic_store_n(&w.kept[fd], 0, __ATOMIC_RELEASE);
+		close(fd);
+	}
+	pthread_mutex_unlock(&w.kept_mu);
+}
+
+/*
+ * Waits for a connection on the listening socket or a request on a kept
+ * connection: returns that fd, or -1 once the worker stops. The listening
+ * socket is non-blocking: an accept that another thread won returns
+ * EAGAIN instead of blocking, so a stopping worker never sits in accept()
+ * and no signal has to interrupt a read.
+ */
+static int
+accept_wait(void)
 {
 	struct epoll_event	ev;
 
 	while (!w.stop) {
-		if (epoll_wait(ep, &ev, 1, -1) == 1)
-			return ev.data.fd == w.listen_fd && !w.stop;
+		if (epoll_wait(w.ep, &ev, 1, -1) != 1 || ev.data.fd == w.stop_fd)
+			continue;
+		if (ev.data.fd != w.listen_fd)
+			__atomic_store_n(&w.kept[ev.data.fd], 0,
+			    __ATOMIC_RELEASE);
+		return ev.data.fd;
 	}
-	return false;
+	return -1;
 }
 
 /*
@@ -251,14 +291,41 @@ accept_refuse(int e)
 		usleep(10000);	/* nothing taken: do not spin */
 }
 
+/* Accepts a connection (-1 if another thread took it): a web server that
+ * connects and sends nothing costs a thread REQUEST_READ_S at most
+ * (libfcgi polls 2 s for the first byte, then would wait for ever). */
+static int
+accept_one(void)
+{
+	struct timeval	tv = { REQUEST_READ_S, 0 };
+	int		fd, e;
+
+	/* One thread of the worker accepts at a time, so that none takes the
+	 * slot the spare fd frees for accept_refuse; requests are read
+	 * outside the lock. */
+	pthread_mutex_lock(&w.spare_mu);
+	fd = accept4(w.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	e = errno;
+	if (fd == -1 && (e == EMFILE || e == ENFILE))
+		accept_refuse(e);
+	pthread_mutex_unlock(&w.spare_mu);
+	if (fd == -1) {
+		if (e != EMFILE && e != ENFILE && e != EAGAIN && e != EINTR)
+			log_debug("accept: %s", strerror(e));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	return fd;
+}
+
+
 static void *
 accept_main(void *arg)
 {
 	struct route_ctx	 ctx = { .sg = &w.sg, .pk = w.pk };
-	struct epoll_event	 ev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
 	FCGX_Request		 req;
 	char			 err[256];
-	int			 ep;
+	int			 fd;
 
 	(void)arg;
 	if ((ctx.st = store_open(&w.sg, opt.memcached, opt.mc_prefix, err,
@@ -266,36 +333,17 @@ accept_main(void *arg)
 		fatal("%s", err);
 	if (window_out_alloc(&ctx.out, w.sg.hdr->cap, w.sg.hdr->ring) == -1)
 		fatal("out of memory");
-	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
-		fatal("epoll: %s", strerror(errno));
-	ev.data.fd = w.listen_fd;	/* one thread woken per connection */
-	epoll_ctl(ep, EPOLL_CTL_ADD, w.listen_fd, &ev);
-	ev.events = EPOLLIN;
-	ev.data.fd = w.stop_fd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, w.stop_fd, &ev);
 	/* No listening socket for libfcgi: it reads requests on connections
 	 * we accept, and never accepts one itself (not even on its retry
 	 * path), so spare_mu covers every accept of the worker. */
 	FCGX_InitRequest(&req, -1, 0);
-	while (accept_wait(ep)) {
+	while ((fd = accept_wait()) != -1) {
 		struct request r;
-		int fd, e;
+		bool fresh = fd == w.listen_fd;
 
-		/* One thread of the worker accepts at a time, so that none takes
-		 * the slot the spare fd frees for accept_refuse; the request is
-		 * read outside the lock. */
-		pthread_mutex_lock(&w.spare_mu);
-		fd = accept4(w.listen_fd, NULL, NULL, SOCK_CLOEXEC);
-		e = errno;
-		if (fd == -1 && (e == EMFILE || e == ENFILE))
-			accept_refuse(e);
-		pthread_mutex_unlock(&w.spare_mu);
-		if (fd == -1) {
-			if (e != EMFILE && e != ENFILE && e != EAGAIN && e != EINTR)
-				log_debug("accept: %s", strerror(e));
+		if (fresh && (fd = accept_one()) == -1)
 			continue;
-		}
-		if (request_read(&req, fd, &r) == -1)
+		if (request_read(&req, fd, fresh, &r) == -1)
 			continue;
 		if (r.method == NULL || r.path == NULL) {
 			request_free(&r);
@@ -304,7 +352,6 @@ accept_main(void *arg)
 		route(&ctx, &r);
 		request_free(&r);
 	}
-	close(ep);
 	window_out_free(&ctx.out);
 	store_close(ctx.st);
 	return NULL;
@@ -330,6 +377,8 @@ int
 worker_main(int listen_fd, int slot)
 {
 	sigset_t		 set;
+	struct epoll_event	 ev;
+	struct rlimit		 rl;
 	char			 err[256];
 	uint64_t		 one = 1;
 	int			 sig, i;
@@ -349,10 +398,25 @@ worker_main(int listen_fd, int slot)
 		fatal("dispatcher: %s", strerror(errno));
 	FCGX_Init();
 	pthread_mutex_init(&w.spare_mu, NULL);
+	pthread_mutex_init(&w.kept_mu, NULL);
 	w.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if ((w.stop_fd = eventfd(0, EFD_CLOEXEC)) == -1)
 		fatal("eventfd: %s", strerror(errno));
 	fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
+	if ((w.ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		fatal("epoll: %s", strerror(errno));
+	/* EPOLLEXCLUSIVE: a connection wakes one worker, and in it one
+	 * thread (epoll_wait's waiters are exclusive). */
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	ev.data.fd = listen_fd;
+	epoll_ctl(w.ep, EPOLL_CTL_ADD, listen_fd, &ev);
+	ev.events = EPOLLIN;
+	ev.data.fd = w.stop_fd;
+	epoll_ctl(w.ep, EPOLL_CTL_ADD, w.stop_fd, &ev);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		w.nkept = rl.rlim_cur > INT_MAX ? INT_MAX : (int)rl.rlim_cur;
+	if ((w.kept = calloc((size_t)w.nkept, 1)) == NULL)
+		w.nkept = 0;	/* keeps nothing */
 	sigfillset(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	pthread_create(&w.disp, NULL, park_run, w.pk);
@@ -372,11 +436,20 @@ worker_main(int listen_fd, int slot)
 		fatal("eventfd: %s", strerror(errno));
 	for (i = 0; i < FCOMET_ACCEPT_THREADS; i++)
 		pthread_join(w.accept[i], NULL);
+	/* Idle kept connections: closed now, so that the web server stops
+	 * using them while the dispatcher still answers the parked. */
+	pthread_mutex_lock(&w.kept_mu);
+	for (i = 0; i < w.nkept; i++)
+		if (__atomic_load_n(&w.kept[i], __ATOMIC_ACQUIRE))
+			close(i);
+	pthread_mutex_unlock(&w.kept_mu);
 	park_stop(w.pk);
 	pthread_join(w.disp, NULL);
 	segment_notify(&w.sg);
 	pthread_join(w.waker, NULL);
 	park_free(w.pk);
+	free(w.kept);
+	close(w.ep);
 	store_close(w.st);
 	segment_listeners_clear(&w.sg, slot);
 	segment_close(&w.sg);

@@ -22,6 +22,7 @@ else
 fi
 for f in bin/fcomet bin/fcometctl share/man/man8/fcomet.8 \
     share/man/man8/fcometctl.8 share/fcomet/nginx/fcomet.conf \
+    share/fcomet/nginx/fcomet-upstream.conf \
     share/fcomet/apache/fcomet.conf share/fcomet/web/index.html \
     share/fcomet/web/chat.js share/fcomet/web/chat.css \
     lib/systemd/system/fcomet.socket lib/systemd/system/fcomet.service \

@@ -52,6 +52,7 @@ struct worker {
 static struct worker	w;
 
 #define REQUEST_READ_S	5	/* a web server silent this long is dropped */
+#define ACCEPT_NICE	5	/* accept threads' nice above the worker's */
 
 static char *
 param_dup(FCGX_Request *req, const char *name)
@@ -325,9 +326,19 @@ accept_main(void *arg)
 	struct route_ctx	 ctx = { .sg = &w.sg, .pk = w.pk };
 	FCGX_Request		 req;
 	char			 err[256];
-	int			 fd;
+	int			 fd, nice_base;
 
 	(void)arg;
+	/*
+	 * Delivery before intake: the dispatcher's fan-out of a wave of
+	 * answers is not preempted by the re-polls they cause (which find
+	 * the new events anyway). Measured (tests/bench, 1,000 long-poll
+	 * listeners, 20 messages/s): p99 about a third lower, rates the same.
+	 */
+	errno = 0;
+	nice_base = getpriority(PRIO_PROCESS, 0);
+	if (errno == 0)
+		setpriority(PRIO_PROCESS, (id_t)gettid(), nice_base + ACCEPT_NICE);
 	if ((ctx.st = store_open(&w.sg, opt.memcached, opt.mc_prefix, err,
 	    sizeof err)) == NULL)
 		fatal("%s", err);

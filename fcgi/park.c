@@ -42,6 +42,7 @@ struct park {
 	int		 efd;		/* eventfd: incoming requests, stop */
 	int		 wfd;		/* eventfd: the segment changed */
 	pthread_mutex_t	 mu;		/* guards incoming and stop */
+	pthread_cond_t	 busy;		/* the first request parked, or stop */
 	struct parked	*incoming;
 	bool		 stop;
 	bool		 draining;	/* dispatcher only: stopping */
@@ -147,6 +148,7 @@ park_new(struct segment *sg, struct store *st, int slot)
 		pk->backlog_max = BACKLOG_MAX;
 	pk->slot = slot;
 	pthread_mutex_init(&pk->mu, NULL);
+	pthread_cond_init(&pk->busy, NULL);
 	pk->rooms = calloc(sg->hdr->nrooms, sizeof *pk->rooms);
 	pk->seen = calloc(sg->hdr->nrooms, sizeof *pk->seen);
 	pk->seen_purged = calloc(sg->hdr->nrooms, sizeof *pk->seen_purged);
@@ -185,6 +187,7 @@ park_free(struct park *pk)
 	free(pk->rooms);
 	free(pk->heap);
 	pthread_mutex_destroy(&pk->mu);
+	pthread_cond_destroy(&pk->busy);
 	free(pk);
 }
 
@@ -221,6 +224,30 @@ park_wake(struct park *pk)
 }
 
 /*
+ * From the waker: true at once if this worker holds a request, else once
+ * it takes one; false when it stops or after a second. A waker with
+ * nobody to wake does not sleep on the segment's futex, so a send while
+ * a worker holds no listener costs it no wake-up (and the sender no futex
+ * call if no worker listens).
+ */
+bool
+park_wait_busy(struct park *pk)
+{
+	struct timespec	ts;
+	bool		busy;
+
+	pthread_mutex_lock(&pk->mu);
+	if (__atomic_load_n(&pk->nparked, __ATOMIC_ACQUIRE) == 0 && !pk->stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&pk->busy, &pk->mu, &ts);
+	}
+	busy = __atomic_load_n(&pk->nparked, __ATOMIC_ACQUIRE) > 0 && !pk->stop;
+	pthread_mutex_unlock(&pk->mu);
+	return busy;
+}
+
+/*
  * From an accept thread: hand a request over to the dispatcher. Only the
  * request that finds the list empty signals: the dispatcher drains the
  * eventfd before it takes the list, so a later one is taken with it.
@@ -244,6 +271,7 @@ park_stop(struct park *pk)
 {
 	pthread_mutex_lock(&pk->mu);
 	pk->stop = true;
+	pthread_cond_broadcast(&pk->busy);
 	pthread_mutex_unlock(&pk->mu);
 	signal_fd(pk->efd);
 }
@@ -283,7 +311,7 @@ park_release(struct park *pk, struct parked *p, int keep)
 	p->dead = true;		/* the epoll batch may still name it */
 	p->next = pk->dead;
 	pk->dead = p;
-	pk->nparked--;
+	__atomic_store_n(&pk->nparked, pk->nparked - 1, __ATOMIC_RELEASE);
 }
 
 /* Dropped: the peer is gone, too slow, or the worker stops. */
@@ -534,7 +562,12 @@ park_take(struct park *pk, struct parked *p)
 		free(p);
 		return -1;
 	}
-	pk->nparked++;
+	__atomic_store_n(&pk->nparked, pk->nparked + 1, __ATOMIC_RELEASE);
+	if (pk->nparked == 1) {	/* the waker may be idle: it is needed now */
+		pthread_mutex_lock(&pk->mu);
+		pthread_cond_signal(&pk->busy);
+		pthread_mutex_unlock(&pk->mu);
+	}
 	p->prev = NULL;
 	p->next = pk->rooms[p->room];
 	if (p->next != NULL)

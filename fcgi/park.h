@@ -44,6 +44,7 @@ struct park;
 struct park	*park_new(struct segment *, struct store *, int);
 void		 park_add(struct park *, struct parked *);
 void		 park_wake(struct park *);
+bool		 park_wait_busy(struct park *);
 int		 park_count(struct park *);
 void		 park_stop(struct park *);
 void		*park_run(void *);

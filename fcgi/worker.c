@@ -375,6 +375,11 @@ waker_main(void *arg)
 
 	(void)arg;
 	while (!w.stop) {
+		/* Idle, not on the futex, while the worker holds no request:
+		 * a request parked meanwhile is checked against its room by
+		 * the dispatcher as it takes it. */
+		if (!park_wait_busy(w.pk))
+			continue;
 		if (segment_wait(&w.sg, seen, 1000) == -1 &&
 		    segment_change(&w.sg) == seen)
 			continue;

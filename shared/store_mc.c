@@ -15,9 +15,25 @@
 #include "log.h"
 #include "store.h"
 
+/*
+ * RETRY-TIMEOUT=0: a server that failed is tried again at the next
+ * operation (a refused connect costs nothing here, a remote one that does
+ * not answer costs CONNECT-TIMEOUT), not shunned for a second by a thread
+ * that happened to meet its restart.
+ */
 #define MC_OPTIONS	" --BINARY-PROTOCOL --CONNECT-TIMEOUT=300" \
 			" --POLL-TIMEOUT=300 --RCV-TIMEOUT=300000" \
-			" --SND-TIMEOUT=300000 --RETRY-TIMEOUT=1 --TCP-NODELAY"
+			" --SND-TIMEOUT=300000 --RETRY-TIMEOUT=0 --TCP-NODELAY"
+
+/* A thread's connection that memcached's restart broke fails its next
+ * operation once; the first operation of a request is tried again. */
+static bool
+mc_stale(memcached_return_t rc)
+{
+	return rc == MEMCACHED_CONNECTION_FAILURE ||
+	    rc == MEMCACHED_WRITE_FAILURE || rc == MEMCACHED_READ_FAILURE ||
+	    rc == MEMCACHED_UNKNOWN_READ_FAILURE;
+}
 
 static void
 mc_failed(struct store *st, memcached_return_t rc, const char *what)
@@ -132,14 +148,25 @@ mc_next_id(struct store *st, const char *room, uint64_t local_last,
 	*floor = 0;
 	store_mc_key(st, key, sizeof key, "n", room, 0);
 	rc = memcached_increment(st->mc, key, strlen(key), 1, id);
+	if (mc_stale(rc))	/* lost with the connection: an unused id */
+		rc = memcached_increment(st->mc, key, strlen(key), 1, id);
 	if (rc == MEMCACHED_NOTFOUND) {
+		/* Made with add, so that only the host that made it takes the
+		 * initial id and records a floor: another host's increment
+		 * landing on our initial id must not count as ours. */
 		uint64_t initial = local_last ? local_last + 1 +
 		    STORE_RESTART_MARGIN : 1;
-		rc = memcached_increment_with_initial(st->mc, key, strlen(key),
-		    1, initial, 0, id);
-		if (!memcached_failed(rc))
+		snprintf(val, sizeof val, "%llu", (unsigned long long)initial);
+		rc = memcached_add(st->mc, key, strlen(key), val, strlen(val),
+		    0, 0);
+		if (rc == MEMCACHED_SUCCESS) {
+			*id = initial;
+			jumped = local_last > 0;
 			mc_room_known(st, room);
-		jumped = local_last > 0 && *id == initial;	/* ours */
+		} else if (rc == MEMCACHED_NOTSTORED ||
+		    rc == MEMCACHED_DATA_EXISTS)	/* another host made it */
+			rc = memcached_increment(st->mc, key, strlen(key), 1,
+			    id);
 	}
 	if (!memcached_failed(rc) && *id <= local_last) {	/* behind */
 		rc = memcached_increment(st->mc, key, strlen(key),
@@ -219,6 +246,10 @@ mc_check(struct store *st)
 
 	store_mc_key(st, key, sizeof key, "seq", NULL, 0);
 	v = memcached_get(st->mc, key, strlen(key), &len, &flags, &rc);
+	if (mc_stale(rc)) {
+		free(v);
+		v = memcached_get(st->mc, key, strlen(key), &len, &flags, &rc);
+	}
 	free(v);
 	if (memcached_failed(rc) && rc != MEMCACHED_NOTFOUND) {
 		mc_failed(st, rc, "get");

@@ -467,8 +467,9 @@ async def case_outage(a, A, B):
     t_stop = now()
     probes = []
     await probe_status(hosts, now() + 3, probes)
+    t_restart = now()	# memcached is down until some time after this
     await cmd(a.mc_start)
-    t_start = now()
+    t_start = now()	# and up (accepting) by this
     await asyncio.sleep(4)
     sends.stop = True
     await asyncio.gather(*tasks)
@@ -476,7 +477,7 @@ async def case_outage(a, A, B):
 
     log = sends.log
     before = [e for e in log if e[1] < t_stop]
-    during = [e for e in log if t_stop <= e[0] and e[1] < t_start]
+    during = [e for e in log if t_stop <= e[0] and e[1] < t_restart]
     after = [e for e in log if e[0] >= t_start]
     # 1. sends while memcached is down: 503 unavailable, quickly
     wrong = [e for e in during if e[3] != 503 or e[6] != "unavailable"]

@@ -92,7 +92,7 @@ mc_nginx() {
 }
 
 "$T/mc.sh" start || { fail "start memcached on $MCPORT"; exit 1; }
-opts=(--rate 0 --workers 2 --rooms 16 --window 4096 --memcached "$MC")
+opts=(--rate 0 --workers 2 --rooms 16 --window 4096 --memcached "$MC" ${MC_DEBUG:+--debug})
 fc_spawn "$T/a.sock" "$NA" "${opts[@]}"; PID_A=$FC_SPAWNED
 fc_spawn "$T/b.sock" "$NB" "${opts[@]}"; PID_B=$FC_SPAWNED
 mc_nginx "$T/nginx-a" "$PORT" "$T/a.sock"

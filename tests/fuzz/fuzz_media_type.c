@@ -1,7 +1,8 @@
 /*
  * fuzz_media_type.c: media_type() of fcgi/route.c (the Content-Type of
  * POST /send), which is static: the harness includes route.c and links
- * the rest of the responder but main.c, defining `opt` itself.
+ * the rest of the responder but main.c and worker.c, defining `opt` and
+ * worker_done() itself.
  *
  * Byte 0, bit 0 set: the rest of the input, cut at its first NUL, is the
  * header as it is: the answer must be 0, 1 or 2, and 1 or 2 only if the
@@ -17,6 +18,14 @@
 #include "fuzz.h"
 
 struct options	opt;
+
+/* worker.c's, not linked here: an answered connection is closed. */
+void
+worker_done(int fd, int keep)
+{
+	(void)keep;
+	close(fd);
+}
 
 static const char	*types[] = {
 	"application/x-www-form-urlencoded", "application/json",

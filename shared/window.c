@@ -18,6 +18,9 @@
 #define ID_PREFIX_MAX	32	/* {"id":9007199254740991, */
 #define READ_TRIES	64
 #define ID_MAX		9007199254740991ULL	/* 2^53 - 1: ids never pass it */
+#define POS_MAX		(1ULL << 62)	/* ring positions (bytes ever written)
+					   never reach it; past it, head + len
+					   would wrap and break pos % size */
 
 static void	window_bind(struct window *, void *, uint32_t);
 static void	ring_put(struct window *, uint64_t, const char *, size_t);
@@ -304,7 +307,8 @@ window_repair(struct window *w)
 
 	STORE(&h->gen, h->gen | 1);
 	FENCE_REL();
-	if (h->last > ID_MAX || h->head - h->tail > h->size) {
+	if (h->last > ID_MAX || h->head > POS_MAX ||
+	    h->head - h->tail > h->size) {
 		h->last = h->head = h->tail = 0;	/* nothing to save */
 		h->first = 1;
 		mended = 1;

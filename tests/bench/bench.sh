@@ -5,8 +5,8 @@
 #   makes fcomet, loadgen and trivial there, refuses a sanitizer build.
 # bench_nginx_start EXTRA_HTTP EXTRA_SERVER [LOAD_MODULE]: a private nginx on
 #   127.0.0.1:$port (2 workers, worker_connections 20000, the fcomet
-#   location of nginx/fcomet.conf's shape through an upstream on
-#   $T/fcomet.sock with kept connections; BENCH_KEEPALIVE=0: none).
+#   location of nginx/fcomet.conf's shape on $T/fcomet.sock;
+#   BENCH_KEEPALIVE=N: through an upstream with kept connections).
 # bench_fcomet_start [fcomet options]: fcomet on $T/fcomet.sock.
 # bench_stop: everything this script started; trap it on EXIT.
 # Everything lives in $T=/tmp/fcomet-bench-$$ on 127.0.0.1.
@@ -110,12 +110,12 @@ bench_nginx_start() {
 	local extra_http=$1 extra_server=$2 modules=${3:-} user='' n
 	local pass="unix:$T/fcomet.sock" keep=off
 	[ "$(id -u)" = 0 ] && user="user root;"
-	# FastCGI connections kept as nginx/fcomet*.conf ship them
-	# (fastcgi_keep_conn on, up to BENCH_KEEPALIVE idle ones per nginx
-	# worker, 1024 as shipped); BENCH_KEEPALIVE=0: one per request.
-	if [ "${BENCH_KEEPALIVE:-1024}" != 0 ]; then
+	# One FastCGI connection a request, as nginx/fcomet.conf ships;
+	# BENCH_KEEPALIVE=N: kept ones, as nginx/fcomet-upstream.conf offers
+	# (fastcgi_keep_conn on, up to N idle ones per nginx worker).
+	if [ "${BENCH_KEEPALIVE:-0}" != 0 ]; then
 		extra_http="upstream fcomet_bench { server $pass;
-		keepalive ${BENCH_KEEPALIVE:-1024}; keepalive_requests 100000; }
+		keepalive $BENCH_KEEPALIVE; keepalive_requests 100000; }
 	$extra_http"
 		pass=fcomet_bench keep=on
 	fi

@@ -22,7 +22,6 @@ fc_start --rate 0 --workers 2 --rooms 8
 fc_spawn "$T/one.sock" "$FC_NAME-one" --rate 0 --workers 1 --rooms 8
 one=$FC_SPAWNED
 FC_NGINX_EXTRA=$(fc_nginx_location /one/chat/ "$T/one.sock")
-FC_NGINX_HTTP_EXTRA=$(fc_nginx_upstream "$T/one.sock")
 fc_nginx
 tag=fault_lock_stopped
 

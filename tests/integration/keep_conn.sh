@@ -1,6 +1,6 @@
 #!/bin/bash
 # nginx keeps its FastCGI connections to fcomet (fastcgi_keep_conn on and
-# the upstream's keepalive, as nginx/fcomet*.conf ship): requests of every
+# the upstream's keepalive, as nginx/fcomet-upstream.conf offers): requests of every
 # kind are answered over a handful of connections, a long-poll parked on a
 # kept connection still wakes, a client that hangs up still has its
 # listener dropped at once, and when nginx goes fcomet closes its side of
@@ -9,7 +9,7 @@
 FC_TIMEOUT=${FC_TIMEOUT:-120}
 fc_init
 fc_start --rate 0 --workers 2
-fc_nginx
+FC_NGINX_KEEP=1 fc_nginx
 cc="$top/tests/integration/chatclient.py"
 
 # Sockets the workers hold besides the listening one: connections.

@@ -16,9 +16,9 @@
 # Functions: fc_init, fc_start [opts], fc_stop, fc_spawn SOCK NAME [opts]
 # (a second responder, stopped and unlinked at exit), fc_nginx (extra
 # server{} directives in FC_NGINX_EXTRA, http{} ones in
-# FC_NGINX_HTTP_EXTRA), fc_nginx_location PREFIX SOCK [DIRECTIVES]
-# (nginx/fcomet.conf moved), fc_nginx_upstream SOCK (its upstream, for
-# http{}), fc_apache (extra config in
+# FC_NGINX_HTTP_EXTRA; FC_NGINX_KEEP=1: FastCGI connections kept, as
+# nginx/fcomet-upstream.conf offers), fc_nginx_location PREFIX SOCK
+# [DIRECTIVES] (nginx/fcomet.conf moved), fc_apache (extra config in
 # FC_APACHE_EXTRA), fc_need BINARY, fc_wait_for TENTHS CMD..., fc_wait_gone
 # PID TENTHS, fc_port_open PORT; results: pass, fail, check NAME WANT GOT,
 # fc_done; HTTP: http_status, http_body, http_send ROOM NICK TEXT, json_get.
@@ -167,21 +167,17 @@ fc_stop() {
 }
 
 # fc_nginx_location PREFIX SOCK [DIRECTIVES]: nginx/fcomet.conf for location
-# PREFIX (e.g. /x/y/chat/) through the upstream of fc_nginx_upstream SOCK,
-# extra directives inside.
+# PREFIX (e.g. /x/y/chat/) on unix socket SOCK, extra directives inside.
 fc_nginx_location() {
 	sed -e "s#^location /chat/ {#location $1 {\n\t$3#" \
-	    -e "s#fastcgi_pass fcomet;#fastcgi_pass $(fc_upstream_name "$2");#" \
-	    "$top/nginx/fcomet.conf"
+	    -e "s#unix:/run/fcomet/fcomet.sock#unix:$2#" "$top/nginx/fcomet.conf"
 }
-# fc_nginx_upstream SOCK: nginx/fcomet-upstream.conf on unix socket SOCK,
-# named after it.
-fc_nginx_upstream() {
-	sed -e "s#^upstream fcomet {#upstream $(fc_upstream_name "$1") {#" \
-	    -e "s#unix:/run/fcomet/fcomet.sock#unix:$1#" \
-	    "$top/nginx/fcomet-upstream.conf"
+# fc_nginx_kept LOCATION_CONF: that location through upstream "fcomet" with
+# kept connections, as nginx/fcomet-upstream.conf's comment says to.
+fc_nginx_kept() {
+	sed -i -e "s#fastcgi_pass unix:.*;#fastcgi_pass fcomet;#" \
+	    -e "s#fastcgi_keep_conn off;#fastcgi_keep_conn on;#" "$1"
 }
-fc_upstream_name() { local b=${1##*/}; echo "fc_${b%.sock}"; }
 
 fc_need() {	# fc_need BINARY: install the test packages if it is missing
 	command -v "$1" >/dev/null 2>&1 || [ -x "$1" ] || "$top/tests/deps" test ||
@@ -198,7 +194,12 @@ fc_nginx() {
 	mkdir -p "$p/tmp"
 	cp /etc/nginx/fastcgi_params /etc/nginx/mime.types "$p/"
 	fc_nginx_location /chat/ "$T/fcomet.sock" >"$p/fcomet.conf"
-	fc_nginx_upstream "$T/fcomet.sock" >"$p/fcomet-upstream.conf"
+	: >"$p/fcomet-upstream.conf"
+	if [ -n "${FC_NGINX_KEEP:-}" ]; then
+		sed "s#unix:/run/fcomet/fcomet.sock#unix:$T/fcomet.sock#" \
+		    "$top/nginx/fcomet-upstream.conf" >"$p/fcomet-upstream.conf"
+		fc_nginx_kept "$p/fcomet.conf"
+	fi
 	[ "$(id -u)" = 0 ] && user="user www-data www-data;"
 	cat >"$p/nginx.conf" <<-EOF
 	$user

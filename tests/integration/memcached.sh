@@ -59,7 +59,6 @@ mc_nginx() {
 	mkdir -p "$p/tmp"
 	cp /etc/nginx/fastcgi_params /etc/nginx/mime.types "$p/"
 	fc_nginx_location /chat/ "$3" >"$p/fcomet.conf"
-	fc_nginx_upstream "$3" >"$p/fcomet-upstream.conf"
 	[ "$(id -u)" = 0 ] && user="user www-data www-data;"
 	cat >"$p/nginx.conf" <<-EOF
 	$user
@@ -77,7 +76,6 @@ mc_nginx() {
 		proxy_temp_path $p/tmp/proxy;
 		uwsgi_temp_path $p/tmp/uwsgi;
 		scgi_temp_path $p/tmp/scgi;
-		include fcomet-upstream.conf;
 		server {
 			listen 127.0.0.1:$2 backlog=4096;
 			include fcomet.conf;

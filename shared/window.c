@@ -302,7 +302,7 @@ int
 window_repair(struct window *w)
 {
 	struct window_hdr	*h = w->hdr;
-	uint64_t		 id;
+	uint64_t		 id, limit;
 	int			 mended = 0;
 
 	STORE(&h->gen, h->gen | 1);
@@ -318,11 +318,17 @@ window_repair(struct window *w)
 		h->first = h->last >= h->cap ? h->last - h->cap + 1 : 1;
 		mended = 1;
 	}
-	for (id = h->first; id <= h->last && id != 0; id++) {
+	/* Newest first: each event ends where the next begins or before,
+	 * all within size of head. The first that does not is where the
+	 * room starts again (so no two kept events overlap). */
+	for (id = h->last, limit = h->head; id >= h->first && id != 0; id--) {
 		struct window_idx *e = &w->idx[id % h->cap];
-		if (e->id != id || e->len > h->size ||
-		    e->pos + e->len > h->head || h->head - e->pos > h->size)
+		if (e->id != id || e->pos > limit || e->len > limit - e->pos ||
+		    h->head - e->pos > h->size) {
 			h->first = id + 1, mended = 1;
+			break;
+		}
+		limit = e->pos;
 	}
 	h->tail = h->first <= h->last ? w->idx[h->first % h->cap].pos :
 	    h->head;

@@ -708,14 +708,7 @@ async def case_evict(a, A, B):
     phase("evict: final sends")
     final = []
     for h in hosts:
-        # a 503 stored nothing (memcached may still be out of memory):
-        # tried again, a little later
-        for _ in range(5):
-            n = len(final)
-            await sender(h, a.room, f"final{h.label}", 1, final, fails)
-            if len(final) > n or not fails[-1][1].startswith("503"):
-                break
-            await asyncio.sleep(0.5)
+        await sender(h, a.room, f"final{h.label}", 1, final, fails)
     top = max((i for i, _ in final), default=0)
     dl = now() + 8	# one deadline for all
     for ls in lss:

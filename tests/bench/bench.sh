@@ -5,8 +5,9 @@
 #   makes fcomet, loadgen and trivial there, refuses a sanitizer build.
 # bench_nginx_start EXTRA_HTTP EXTRA_SERVER [LOAD_MODULE]: a private nginx on
 #   127.0.0.1:$port (2 workers, worker_connections 20000, the fcomet
-#   location of nginx/fcomet.conf's shape on $T/fcomet.sock;
-#   BENCH_KEEPALIVE=N: through an upstream with kept connections).
+#   location of nginx/fcomet.conf's shape on $T/fcomet.sock, through an
+#   upstream with kept connections as shipped, keepalive BENCH_KEEPALIVE
+#   (1024); BENCH_KEEPALIVE=0: one FastCGI connection a request).
 # bench_fcomet_start [fcomet options]: fcomet on $T/fcomet.sock.
 # bench_stop: everything this script started; trap it on EXIT.
 # Everything lives in $T=/tmp/fcomet-bench-$$ on 127.0.0.1.
@@ -109,13 +110,15 @@ bench_pids() {
 bench_nginx_start() {
 	local extra_http=$1 extra_server=$2 modules=${3:-} user='' n
 	local pass="unix:$T/fcomet.sock" keep=off
+	local ka=${BENCH_KEEPALIVE:-1024}
 	[ "$(id -u)" = 0 ] && user="user root;"
-	# One FastCGI connection a request, as nginx/fcomet.conf ships;
-	# BENCH_KEEPALIVE=N: kept ones, as nginx/fcomet-upstream.conf offers
-	# (fastcgi_keep_conn on, up to N idle ones per nginx worker).
-	if [ "${BENCH_KEEPALIVE:-0}" != 0 ]; then
+	# Kept FastCGI connections, as nginx/fcomet.conf and
+	# fcomet-upstream.conf ship (up to $ka idle ones per nginx worker);
+	# BENCH_KEEPALIVE=0: one connection a request, the alternative they
+	# describe.
+	if [ "$ka" != 0 ]; then
 		extra_http="upstream fcomet_bench { server $pass;
-		keepalive $BENCH_KEEPALIVE; keepalive_requests 100000; }
+		keepalive $ka; keepalive_requests 100000; }
 	$extra_http"
 		pass=fcomet_bench keep=on
 	fi
@@ -150,6 +153,7 @@ http {
 			include fastcgi_params;
 			fastcgi_pass $pass;
 			fastcgi_keep_conn $keep;
+			fastcgi_next_upstream error non_idempotent;
 			fastcgi_buffering off;
 			fastcgi_read_timeout 150s;
 			fastcgi_send_timeout 30s;

@@ -1,15 +1,17 @@
 #!/bin/bash
 # nginx keeps its FastCGI connections to fcomet (fastcgi_keep_conn on and
-# the upstream's keepalive, as nginx/fcomet-upstream.conf offers): requests of every
-# kind are answered over a handful of connections, a long-poll parked on a
-# kept connection still wakes, a client that hangs up still has its
-# listener dropped at once, and when nginx goes fcomet closes its side of
-# every kept connection.
+# the upstream's keepalive, as nginx/fcomet.conf and fcomet-upstream.conf
+# ship): requests of every kind are answered over a handful of
+# connections, a long-poll parked on a kept connection still wakes, a
+# client that hangs up still has its listener dropped at once, and when
+# nginx goes fcomet closes its side of every kept connection. The
+# alternative fcomet-upstream.conf describes (FC_NGINX_NOKEEP: one
+# connection a request) answers the same requests and keeps none.
 . "$(dirname "$0")/lib.sh"
 FC_TIMEOUT=${FC_TIMEOUT:-120}
 fc_init
 fc_start --rate 0 --workers 2
-FC_NGINX_KEEP=1 fc_nginx
+fc_nginx
 cc="$top/tests/integration/chatclient.py"
 
 # Sockets the workers hold besides the listening one: connections.
@@ -76,5 +78,20 @@ if [ "$before" -ge 1 ] && fc_wait_for 30 test "$(conns)" = 0; then
 else
 	fail "keep_conn: nginx gone, every kept connection closed" \
 	    "$before kept before, $(conns) left"
+fi
+
+FC_NGINX_NOKEEP=1 fc_nginx
+ok=0
+for i in $(seq 10); do
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/chat/send" \
+	    --data "room=k&nick=ana&text=n$i")" = 200 ] && ok=$((ok + 1))
+	[ "$(http_status "$BASE/chat/listen?room=k&timeout=0")" = 200 ] &&
+	    ok=$((ok + 1))
+done
+check "keep_conn: without kept connections, 20 requests answered" 20 "$ok"
+if fc_wait_for 30 test "$(conns)" = 0; then
+	pass "keep_conn: without kept connections, none held"
+else
+	fail "keep_conn: without kept connections, none held" "$(conns) held"
 fi
 fc_done

@@ -16,9 +16,10 @@
 # Functions: fc_init, fc_start [opts], fc_stop, fc_spawn SOCK NAME [opts]
 # (a second responder, stopped and unlinked at exit), fc_nginx (extra
 # server{} directives in FC_NGINX_EXTRA, http{} ones in
-# FC_NGINX_HTTP_EXTRA; FC_NGINX_KEEP=1: FastCGI connections kept, as
-# nginx/fcomet-upstream.conf offers), fc_nginx_location PREFIX SOCK
-# [DIRECTIVES] (nginx/fcomet.conf moved), fc_apache (extra config in
+# FC_NGINX_HTTP_EXTRA; FC_NGINX_NOKEEP=1: one FastCGI connection a request
+# instead of the shipped kept ones), fc_nginx_location PREFIX SOCK
+# [DIRECTIVES] (nginx/fcomet.conf moved, its upstream in $T/upstreams/),
+# fc_apache (extra config in
 # FC_APACHE_EXTRA), fc_need BINARY, fc_wait_for TENTHS CMD..., fc_wait_gone
 # PID TENTHS, fc_port_open PORT; results: pass, fail, check NAME WANT GOT,
 # fc_done; HTTP: http_status, http_body, http_send ROOM NICK TEXT, json_get.
@@ -167,16 +168,28 @@ fc_stop() {
 }
 
 # fc_nginx_location PREFIX SOCK [DIRECTIVES]: nginx/fcomet.conf for location
-# PREFIX (e.g. /x/y/chat/) on unix socket SOCK, extra directives inside.
+# PREFIX (e.g. /x/y/chat/) on unix socket SOCK, extra directives inside,
+# through an upstream of nginx/fcomet-upstream.conf's shape for SOCK that
+# it writes to $T/upstreams/ (every nginx of these tests includes that in
+# http {}). FC_NGINX_NOKEEP=1: straight to SOCK, one connection a request,
+# as fcomet-upstream.conf's comment says to for sites that want it.
 fc_nginx_location() {
-	sed -e "s#^location /chat/ {#location $1 {\n\t$3#" \
-	    -e "s#unix:/run/fcomet/fcomet.sock#unix:$2#" "$top/nginx/fcomet.conf"
-}
-# fc_nginx_kept LOCATION_CONF: that location through upstream "fcomet" with
-# kept connections, as nginx/fcomet-upstream.conf's comment says to.
-fc_nginx_kept() {
-	sed -i -e "s#fastcgi_pass unix:.*;#fastcgi_pass fcomet;#" \
-	    -e "s#fastcgi_keep_conn off;#fastcgi_keep_conn on;#" "$1"
+	local up
+	up=fcomet$(printf %s "$2" | tr -c "A-Za-z0-9" _)
+	mkdir -p "$T/upstreams"
+	sed -e "s#^upstream fcomet {#upstream $up {#" \
+	    -e "s#unix:/run/fcomet/fcomet.sock#unix:$2#" \
+	    "$top/nginx/fcomet-upstream.conf" >"$T/upstreams/$up.conf"
+	if [ -n "${FC_NGINX_NOKEEP:-}" ]; then
+		sed -e "s#^location /chat/ {#location $1 {\n\t$3#" \
+		    -e "s#fastcgi_pass fcomet;#fastcgi_pass unix:$2;#" \
+		    -e "s#fastcgi_keep_conn on;#fastcgi_keep_conn off;#" \
+		    "$top/nginx/fcomet.conf"
+	else
+		sed -e "s#^location /chat/ {#location $1 {\n\t$3#" \
+		    -e "s#fastcgi_pass fcomet;#fastcgi_pass $up;#" \
+		    "$top/nginx/fcomet.conf"
+	fi
 }
 
 fc_need() {	# fc_need BINARY: install the test packages if it is missing
@@ -194,12 +207,6 @@ fc_nginx() {
 	mkdir -p "$p/tmp"
 	cp /etc/nginx/fastcgi_params /etc/nginx/mime.types "$p/"
 	fc_nginx_location /chat/ "$T/fcomet.sock" >"$p/fcomet.conf"
-	: >"$p/fcomet-upstream.conf"
-	if [ -n "${FC_NGINX_KEEP:-}" ]; then
-		sed "s#unix:/run/fcomet/fcomet.sock#unix:$T/fcomet.sock#" \
-		    "$top/nginx/fcomet-upstream.conf" >"$p/fcomet-upstream.conf"
-		fc_nginx_kept "$p/fcomet.conf"
-	fi
 	[ "$(id -u)" = 0 ] && user="user www-data www-data;"
 	cat >"$p/nginx.conf" <<-EOF
 	$user
@@ -218,7 +225,7 @@ fc_nginx() {
 		proxy_temp_path $p/tmp/proxy;
 		uwsgi_temp_path $p/tmp/uwsgi;
 		scgi_temp_path $p/tmp/scgi;
-		include fcomet-upstream.conf;
+		include $T/upstreams/*.conf;
 		${FC_NGINX_HTTP_EXTRA:-}
 		server {
 			listen 127.0.0.1:$PORT backlog=4096;

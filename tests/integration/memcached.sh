@@ -76,6 +76,7 @@ mc_nginx() {
 		proxy_temp_path $p/tmp/proxy;
 		uwsgi_temp_path $p/tmp/uwsgi;
 		scgi_temp_path $p/tmp/scgi;
+		include $T/upstreams/*.conf;
 		server {
 			listen 127.0.0.1:$2 backlog=4096;
 			include fcomet.conf;

@@ -55,6 +55,9 @@ enum conn_keep {
 	CONN_KEEP		/* keep; in it already (one-shot, disarmed) */
 };
 void	worker_done(int fd, int keep);
+struct route_ctx;
+struct parked;
+void	worker_serve(struct route_ctx *, struct parked *);
 int	relay_main(void);
 
 #endif

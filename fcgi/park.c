@@ -23,6 +23,7 @@
 #include "park.h"
 #include "record.h"
 #include "reply.h"
+#include "route.h"
 
 #define BACKLOG_MIN	(256 * 1024)	/* bytes a stream may fall behind: */
 #define BACKLOG_MAX	(1024 * 1024)	/* a room's ring, within these */
@@ -32,6 +33,8 @@
 #define EPOLL_BATCH	256
 #define STOP_FLUSH_MS	800
 #define CLOSE_WAIT_MS	10000		/* to flush an answer, at most */
+#define SERVE_PEEK	8192		/* a request read in the dispatcher */
+#define EV_HELD		(EPOLLIN | EPOLLRDHUP)
 
 struct park {
 	struct segment	*sg;
@@ -53,11 +56,15 @@ struct park {
 	uint32_t	 nheap, capheap;
 	size_t		 nparked;
 	struct parked	*dead;		/* dropped this pass, freed after it */
+	struct parked	*idle;		/* held connections between requests */
+	struct route_ctx ctx;		/* for the requests read here */
 	struct window_out out;		/* one read per cursor per wake */
 	struct buf	 lp, sse;	/* the encodings of that read */
 };
 
 static void	park_drop(struct park *, struct parked *);
+static int	park_take(struct park *, struct parked *);
+static void	park_deliver(struct park *, int, struct parked *);
 
 int64_t
 mono_ms(void)
@@ -147,6 +154,9 @@ park_new(struct segment *sg, struct store *st, int slot)
 	if (pk->backlog_max > BACKLOG_MAX)
 		pk->backlog_max = BACKLOG_MAX;
 	pk->slot = slot;
+	pk->ctx.sg = sg;
+	pk->ctx.st = st;
+	pk->ctx.pk = pk;
 	pthread_mutex_init(&pk->mu, NULL);
 	pthread_cond_init(&pk->busy, NULL);
 	pk->rooms = calloc(sg->hdr->nrooms, sizeof *pk->rooms);
@@ -157,7 +167,8 @@ park_new(struct segment *sg, struct store *st, int slot)
 	pk->wfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (pk->rooms == NULL || pk->seen == NULL || pk->seen_purged == NULL ||
 	    pk->ep == -1 || pk->efd == -1 || pk->wfd == -1 ||
-	    window_out_alloc(&pk->out, sg->hdr->cap, sg->hdr->ring) == -1) {
+	    window_out_alloc(&pk->out, sg->hdr->cap, sg->hdr->ring) == -1 ||
+	    window_out_alloc(&pk->ctx.out, sg->hdr->cap, sg->hdr->ring) == -1) {
 		park_free(pk);
 		return NULL;
 	}
@@ -182,6 +193,7 @@ park_free(struct park *pk)
 	free(pk->seen);
 	free(pk->seen_purged);
 	window_out_free(&pk->out);
+	window_out_free(&pk->ctx.out);
 	buf_free(&pk->lp);
 	buf_free(&pk->sse);
 	free(pk->rooms);
@@ -251,11 +263,19 @@ park_wait_busy(struct park *pk)
  * From an accept thread: hand a request over to the dispatcher. Only the
  * request that finds the list empty signals: the dispatcher drains the
  * eventfd before it takes the list, so a later one is taken with it.
+ * From the dispatcher (a request it read on a connection it holds):
+ * taken at once.
  */
 void
 park_add(struct park *pk, struct parked *p)
 {
 	bool	first;
+
+	if (p->held) {
+		if (park_take(pk, p) == 0)	/* events may have come since */
+			park_deliver(pk, p->room, p);
+		return;
+	}
 
 	pthread_mutex_lock(&pk->mu);
 	first = pk->incoming == NULL;
@@ -292,8 +312,72 @@ room_unlink(struct park *pk, struct parked *p)
 	p->room = -1;
 }
 
-/* Lets p go: its connection is closed, or with keep handed back to the
- * accept threads for the web server's next request. */
+/* Asks epoll for what p needs: hang-ups (and with held, the next
+ * request), and with out, room to write. */
+static int
+park_watch(struct park *pk, struct parked *p, bool out)
+{
+	uint32_t		want = (p->held ? EV_HELD : EPOLLRDHUP) |
+				    (out ? EPOLLOUT : 0);
+	struct epoll_event	ev = { .events = want, .data.ptr = p };
+
+	if (p->ev == want)
+		return 0;
+	p->ev = want;
+	return epoll_ctl(pk->ep, EPOLL_CTL_MOD, p->fd, &ev);
+}
+
+/* Freed after this pass (the epoll batch may still name it); its fd is
+ * closed already, or handed on. */
+static void
+park_forget(struct park *pk, struct parked *p)
+{
+	p->dead = true;
+	p->next = pk->dead;
+	pk->dead = p;
+}
+
+static void
+idle_unlink(struct park *pk, struct parked *p)
+{
+	if (p->prev != NULL)
+		p->prev->next = p->next;
+	else
+		pk->idle = p->next;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+	p->next = p->prev = NULL;
+	p->idle = false;
+}
+
+/*
+ * A kept connection whose request is answered stays here, held: readable
+ * once the web server sends the next request, which park_serve reads.
+ * -1 if epoll would not have it.
+ */
+static int
+park_idle(struct park *pk, struct parked *p)
+{
+	p->held = true;
+	if (park_watch(pk, p, false) == -1)
+		return -1;
+	free(p->nick);
+	free(p->out);
+	p->nick = p->out = NULL;
+	p->outlen = p->outoff = 0;
+	p->closing = false;
+	p->verdict = VERDICT_NONE;
+	p->idle = true;
+	p->prev = NULL;
+	p->next = pk->idle;
+	if (p->next != NULL)
+		p->next->prev = p;
+	pk->idle = p;
+	return 0;
+}
+
+/* Lets p go: its connection is closed, or with keep held for the web
+ * server's next request. */
 static void
 park_release(struct park *pk, struct parked *p, int keep)
 {
@@ -303,15 +387,11 @@ park_release(struct park *pk, struct parked *p, int keep)
 		store_presence_touch(pk->st, p->room, p->nick, event_now_ms());
 	room_unlink(pk, p);
 	heap_remove(pk, p);
-	if (keep != CONN_CLOSE && epoll_ctl(pk->ep, EPOLL_CTL_DEL, p->fd,
-	    NULL) == 0)
-		worker_done(p->fd, keep);
-	else
-		close(p->fd);	/* also leaves the epoll set */
-	p->dead = true;		/* the epoll batch may still name it */
-	p->next = pk->dead;
-	pk->dead = p;
 	__atomic_store_n(&pk->nparked, pk->nparked - 1, __ATOMIC_RELEASE);
+	if (keep != CONN_CLOSE && park_idle(pk, p) == 0)
+		return;
+	close(p->fd);		/* also leaves the epoll set */
+	park_forget(pk, p);
 }
 
 /* Dropped: the peer is gone, too slow, or the worker stops. */
@@ -390,9 +470,7 @@ parked_send(struct park *pk, struct parked *p, struct iovec *iov, int n)
 		    len - skip);
 		p->outlen += (uint32_t)(len - skip);
 	}
-	struct epoll_event ev = { .events = EPOLLOUT | EPOLLRDHUP,
-	    .data.ptr = p };
-	epoll_ctl(pk->ep, EPOLL_CTL_MOD, p->fd, &ev);
+	park_watch(pk, p, true);
 	return 0;
 }
 
@@ -552,14 +630,16 @@ park_take(struct park *pk, struct parked *p)
 {
 	struct epoll_event	ev = { .events = EPOLLRDHUP, .data.ptr = p };
 
-	/* Every write here is MSG_DONTWAIT: the fd's own mode is left be. */
+	/* Every write here is MSG_DONTWAIT: the fd's own mode is left be.
+	 * A held connection is in the epoll set already. */
 	p->heapi = UINT32_MAX;
-	if (epoll_ctl(pk->ep, EPOLL_CTL_ADD, p->fd, &ev) == -1 ||
+	if (!p->held)
+		p->ev = ev.events;
+	if ((!p->held && epoll_ctl(pk->ep, EPOLL_CTL_ADD, p->fd, &ev) == -1) ||
 	    heap_push(pk, p) == -1) {
 		p->room = -1;
 		close(p->fd);
-		free(p->nick);
-		free(p);
+		park_forget(pk, p);
 		return -1;
 	}
 	__atomic_store_n(&pk->nparked, pk->nparked + 1, __ATOMIC_RELEASE);
@@ -635,11 +715,55 @@ park_tick(struct park *pk)
 	store_presence_sweep(pk->st, now, opt.grace * 1000LL);
 }
 
+/* The dispatcher read a request on p (worker_serve): what became of it. */
+void
+park_answered(struct parked *p, bool keep)
+{
+	p->verdict = keep ? VERDICT_ANSWERED : VERDICT_CLOSE;
+}
+
+/*
+ * Something to read on a held connection: the web server's next request,
+ * or its close. Read and routed here if it is all there and has no body
+ * (a GET: a re-poll, a stream, a status); anything else (a /send, a
+ * request in pieces) goes to the accept threads, which may wait for it.
+ */
+static void
+park_serve(struct park *pk, struct parked *p)
+{
+	unsigned char	buf[SERVE_PEEK];
+	ssize_t		n;
+
+	n = recv(p->fd, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	idle_unlink(pk, p);
+	if (n > 0 && !record_request_bodiless(buf, (size_t)n)) {
+		epoll_ctl(pk->ep, EPOLL_CTL_DEL, p->fd, NULL);
+		worker_done(p->fd, p->keep);
+		park_forget(pk, p);
+		return;
+	}
+	if (n > 0 && !pk->draining) {
+		worker_serve(&pk->ctx, p);
+		if (p->verdict == VERDICT_PARKED ||
+		    (p->verdict == VERDICT_ANSWERED && park_idle(pk, p) == 0))
+			return;
+	}
+	if (p->verdict != VERDICT_GONE)
+		close(p->fd);
+	park_forget(pk, p);
+}
+
 static void
 park_event(struct park *pk, struct parked *p, uint32_t events)
 {
 	if (p->dead)
 		return;
+	if (p->idle) {
+		park_serve(pk, p);
+		return;
+	}
 	if (p->outoff < p->outlen && (events & EPOLLOUT)) {
 		int rc = parked_flush(p);
 		if (rc == -1) {
@@ -651,13 +775,13 @@ park_event(struct park *pk, struct parked *p, uint32_t events)
 				park_done(pk, p);
 				return;
 			}
-			struct epoll_event ev = { .events = EPOLLRDHUP,
-			    .data.ptr = p };
-			epoll_ctl(pk->ep, EPOLL_CTL_MOD, p->fd, &ev);
+			park_watch(pk, p, false);
 		}
 	}
-	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-		park_drop(pk, p);	/* the web server's client went away */
+	/* The web server's client went away (nginx closes the connection;
+	 * it sends nothing else while a request is open). */
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		park_drop(pk, p);
 }
 
 /* SIGTERM: answer every long-poll, end every stream, flush briefly. */
@@ -668,6 +792,12 @@ park_drain(struct park *pk)
 	int64_t			now = mono_ms(), until = now + STOP_FLUSH_MS;
 
 	pk->draining = true;	/* answered connections are closed now */
+	while (pk->idle != NULL) {
+		struct parked *p = pk->idle;
+		idle_unlink(pk, p);
+		close(p->fd);
+		park_forget(pk, p);
+	}
 
 	struct parked		**all;
 	uint32_t		 n = pk->nheap;

@@ -1,4 +1,5 @@
-/* record.c: STDOUT and END_REQUEST records around a caller's bytes. */
+/* record.c: STDOUT and END_REQUEST records around a caller's bytes, and
+ * a look at a request's records before libfcgi reads them. */
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 
 #define FCGI_VERSION		1
 #define FCGI_END_REQUEST	3
+#define FCGI_STDIN		5
 #define FCGI_STDOUT		6
 
 static void
@@ -127,4 +129,26 @@ record_write(int fd, uint16_t id, const char *p, size_t len, int end)
 		len -= slice;
 	}
 	return record_write_some(fd, id, p, len, end, &deadline);
+}
+
+/*
+ * Whether the n bytes at b are one whole request with an empty body:
+ * records, each whole, ending with the empty STDIN record and nothing
+ * after it. A request in pieces, or with a body, is not.
+ */
+bool
+record_request_bodiless(const unsigned char *b, size_t n)
+{
+	size_t	off = 0;
+
+	while (n - off >= RECORD_HDR) {
+		size_t clen = (size_t)b[off + 4] << 8 | b[off + 5];
+		size_t len = RECORD_HDR + clen + b[off + 6];
+		if (b[off] != FCGI_VERSION || len > n - off)
+			return false;
+		if (b[off + 1] == FCGI_STDIN)
+			return clen == 0 && len == n - off;
+		off += len;
+	}
+	return false;
 }

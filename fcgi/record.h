@@ -5,6 +5,7 @@
 #ifndef FCOMET_RECORD_H
 #define FCOMET_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -23,5 +24,6 @@ struct record_hdrs {			/* headers for one framing */
 int	record_frame(struct iovec *, int, struct record_hdrs *, uint16_t,
 	    const char *, size_t, int);
 int	record_write(int, uint16_t, const char *, size_t, int);
+bool	record_request_bodiless(const unsigned char *, size_t);
 
 #endif

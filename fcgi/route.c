@@ -47,6 +47,18 @@ static const struct route routes[] = {
 };
 
 /* Sends a whole response and ends the request. */
+/* The request is answered, or the connection unusable (keep
+ * CONN_CLOSE): kept or closed, by the dispatcher if it read the request. */
+static void
+request_done(struct request *r)
+{
+	if (r->conn != NULL)
+		park_answered(r->conn, r->keep != CONN_CLOSE);
+	else
+		worker_done(r->fd, r->keep);
+	r->fd = -1;
+}
+
 static void
 respond(struct request *r, struct buf *b)
 {
@@ -57,8 +69,7 @@ respond(struct request *r, struct buf *b)
 		r->keep = CONN_CLOSE;	/* not answered, or not wholly */
 	}
 	buf_free(b);
-	worker_done(r->fd, r->keep);
-	r->fd = -1;
+	request_done(r);
 }
 
 static void
@@ -352,7 +363,9 @@ park(struct route_ctx *ctx, struct request *r, struct wait_args *a, int kind,
 {
 	struct parked	*p;
 
-	if ((p = calloc(1, sizeof *p)) == NULL) {
+	if ((p = r->conn) != NULL)	/* the dispatcher's: it stays there */
+		p->verdict = VERDICT_PARKED;
+	else if ((p = calloc(1, sizeof *p)) == NULL) {
 		fail(r, 503, "out of memory", NULL);
 		return;
 	}
@@ -400,8 +413,8 @@ h_stream(struct route_ctx *ctx, struct request *r)
 		goto out;
 	if (reply_stream_head(&b) == -1 || reply_stream_events(&b, out) == -1 ||
 	    record_write(r->fd, r->id, b.p, b.len, 0) == -1) {
-		close(r->fd);
-		r->fd = -1;
+		r->keep = CONN_CLOSE;
+		request_done(r);
 		goto out;
 	}
 	if (out->n > 0 || out->gap || out->reset)

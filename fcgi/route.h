@@ -25,9 +25,12 @@ struct request {
 	size_t		 bodylen;
 	bool		 body_over;	/* more than FCOMET_BODY_MAX */
 	uint8_t		 keep;		/* enum conn_keep */
+	struct parked	*conn;		/* read by the dispatcher: its kept
+					   connection, reused if parked */
 };
 
-struct route_ctx {			/* one per accept thread */
+struct route_ctx {			/* one per accept thread, and the
+					   dispatcher's */
 	struct segment		*sg;
 	struct store		*st;		/* this thread's */
 	struct park		*pk;

@@ -44,6 +44,7 @@ struct worker {
 	int		 spare_fd;	/* closed to answer when out of fds */
 	pthread_mutex_t	 spare_mu;
 	volatile int	 stop;
+	FCGX_Request	 disp_req;	/* the dispatcher's (worker_serve) */
 	pthread_t	 accept[FCOMET_ACCEPT_THREADS];
 	pthread_t	 disp;
 	pthread_t	 waker;
@@ -148,7 +149,7 @@ client_addr(FCGX_Request *req)
 static void
 request_free(struct request *r)
 {
-	if (r->fd != -1)
+	if (r->fd != -1 && r->conn == NULL)	/* the dispatcher's: it closes */
 		close(r->fd);
 	free(r->method);
 	free(r->path);
@@ -202,6 +203,30 @@ request_read(FCGX_Request *req, int fd, bool fresh, struct request *r)
 	if (r->keep != CONN_CLOSE && fresh)
 		r->keep = CONN_KEEP_NEW;
 	return 0;
+}
+
+/*
+ * The dispatcher's path (park.c): the next request on a kept connection it
+ * holds came whole, without a body, so it is read (no wait: it is all
+ * there) and routed in the dispatcher's thread, as an accept thread would:
+ * a long-poll's re-poll costs no hand-over, wake-up or epoll change. The
+ * outcome is left in conn->verdict.
+ */
+void
+worker_serve(struct route_ctx *ctx, struct parked *conn)
+{
+	struct request	r;
+
+	if (request_read(&w.disp_req, conn->fd, false, &r) == -1) {
+		conn->verdict = VERDICT_GONE;
+		return;
+	}
+	r.conn = conn;
+	if (r.keep != CONN_CLOSE)
+		r.keep = conn->keep;	/* in the accept threads' epoll or not */
+	if (r.method != NULL && r.path != NULL)
+		route(ctx, &r);
+	request_free(&r);
 }
 
 /*
@@ -413,6 +438,7 @@ worker_main(int listen_fd, int slot)
 	if ((w.pk = park_new(&w.sg, w.st, slot)) == NULL)
 		fatal("dispatcher: %s", strerror(errno));
 	FCGX_Init();
+	FCGX_InitRequest(&w.disp_req, -1, 0);
 	pthread_mutex_init(&w.spare_mu, NULL);
 	pthread_mutex_init(&w.kept_mu, NULL);
 	w.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -366,7 +366,6 @@ park_idle(struct park *pk, struct parked *p)
 	p->nick = p->out = NULL;
 	p->outlen = p->outoff = 0;
 	p->closing = false;
-	p->verdict = VERDICT_NONE;
 	p->idle = true;
 	p->prev = NULL;
 	p->next = pk->idle;
@@ -744,8 +743,11 @@ park_serve(struct park *pk, struct parked *p)
 		park_forget(pk, p);
 		return;
 	}
+	p->verdict = VERDICT_NONE;
 	if (n > 0 && !pk->draining) {
 		worker_serve(&pk->ctx, p);
+		/* parked: the dispatcher's since (answered at once, maybe,
+		 * and idle again, or dropped) */
 		if (p->verdict == VERDICT_PARKED ||
 		    (p->verdict == VERDICT_ANSWERED && park_idle(pk, p) == 0))
 			return;

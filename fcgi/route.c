@@ -46,7 +46,6 @@ static const struct route routes[] = {
 	{ "status",	"GET",	h_status },
 };
 
-/* Sends a whole response and ends the request. */
 /* The request is answered, or the connection unusable (keep
  * CONN_CLOSE): kept or closed, by the dispatcher if it read the request. */
 static void
@@ -59,6 +58,7 @@ request_done(struct request *r)
 	r->fd = -1;
 }
 
+/* Sends a whole response and ends the request. */
 static void
 respond(struct request *r, struct buf *b)
 {

@@ -31,8 +31,11 @@ in front of fcomet on loopback.
   master and each worker are sampled; after the warm-up (the first
   --warmup-frac of the run) each process's RSS stays within 5% of its
   value at the end of the warm-up, the master's fds stay within 5% of
-  theirs and the workers' fds taken together too (a listener parks in one
-  worker or another), and the worker pids never change.
+  theirs and the workers' fds other than FastCGI connections taken
+  together too (a listener parks in one worker or another), no worker
+  holds a connection whose web server end is closed (ss -x: peer 0; the
+  open ones are parked requests and the idle connections the web server
+  keeps, as many as its pool), and the worker pids never change.
 
     faultload.py hold --base B --room R --n N --since S --stop-file F
 
@@ -49,6 +52,7 @@ import asyncio
 import json
 import os
 import random
+import subprocess
 import sys
 import urllib.parse
 
@@ -419,16 +423,42 @@ def proc_children(pid):
     return sorted(out)
 
 
-def proc_sample(pid):
-    """(VmRSS kB, open fds, RssAnon kB, RssShmem kB)."""
+def unix_peers():
+    """{inode: peer inode} of every connected unix stream socket (ss -x;
+    peer 0: the other end is closed)."""
+    out = subprocess.run(["ss", "-xaH"], capture_output=True, text=True,
+                         check=False).stdout
+    peers = {}
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 8 and f[0] == "u_str" and f[1] == "ESTAB":
+            peers[int(f[5])] = int(f[7])
+    return peers
+
+
+def proc_sample(pid, peers):
+    """(VmRSS kB, open fds, RssAnon kB, RssShmem kB, connections,
+    connections whose other end is closed)."""
     v = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             k, _, rest = line.partition(":")
             if k in ("VmRSS", "RssAnon", "RssShmem"):
                 v[k] = int(rest.split()[0])
-    return (v.get("VmRSS"), len(os.listdir(f"/proc/{pid}/fd")),
-            v.get("RssAnon"), v.get("RssShmem"))
+    fds = os.listdir(f"/proc/{pid}/fd")
+    conns = orphans = 0
+    for fd in fds:
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            ino = int(link[8:-1])
+            if ino in peers:
+                conns += 1
+                orphans += peers[ino] == 0
+    return (v.get("VmRSS"), len(fds), v.get("RssAnon"), v.get("RssShmem"),
+            conns, orphans)
 
 
 class Soak:
@@ -679,11 +709,12 @@ async def soak(a):
     tasks.append(asyncio.ensure_future(s.reader()))
     t0 = now()
     t_end = t0 + a.duration
-    samples = []		# (t, {pid: (rss, fds)})
+    samples = []		# (t, {pid: proc_sample()})
     workers0 = proc_children(a.master)
     print(f"# {a.tag}: master {a.master}, workers {workers0}", flush=True)
     print(f"# {'t':>5} {'pid':>8} {'role':>6} {'rss_kB':>8} {'fds':>5} "
-          f"{'anon_kB':>8} {'shmem_kB':>8}", flush=True)
+          f"{'anon_kB':>8} {'shmem_kB':>8} {'conns':>5} {'closed':>6}",
+          flush=True)
     unsettled = 0
     while now() < t_end:
         await asyncio.sleep(min(a.sample_every, max(0, t_end - now())))
@@ -696,16 +727,23 @@ async def soak(a):
             continue
         t = now() - t0
         pids = [a.master] + proc_children(a.master)
-        snap = {}
-        for pid in pids:
-            try:
-                snap[pid] = proc_sample(pid)
-            except OSError:
-                continue
+        # A connection nginx closed a moment ago (a client that hung up)
+        # is closed by its worker within milliseconds: look again for 1 s.
+        for _ in range(10):
+            peers = unix_peers()
+            snap = {}
+            for pid in pids:
+                try:
+                    snap[pid] = proc_sample(pid, peers)
+                except OSError:
+                    continue
+            if not any(v[5] for v in snap.values()):
+                break
+            await asyncio.sleep(0.1)
+        for pid, v in snap.items():
             role = "master" if pid == a.master else "worker"
-            print(f"# {t:5.1f} {pid:8d} {role:>6} {snap[pid][0]:8d} "
-                  f"{snap[pid][1]:5d} {snap[pid][2]:8d} {snap[pid][3]:8d}",
-                  flush=True)
+            print(f"# {t:5.1f} {pid:8d} {role:>6} {v[0]:8d} {v[1]:5d} "
+                  f"{v[2]:8d} {v[3]:8d} {v[4]:5d} {v[5]:6d}", flush=True)
         samples.append((t, snap))
         s.quiet = False
     s.stop = True
@@ -763,14 +801,24 @@ async def soak(a):
     R(f1 <= f0 * 1.05, f"master: fds flat (max {f1} vs {f0})",
       f"max {f1} vs {f0} at the end of the warm-up")
 
-    def wfds(snap):
-        return sum(v[1] for p, v in snap.items() if p != a.master)
+    def wfds(snap):	# fds other than FastCGI connections
+        return sum(v[1] - v[4] for p, v in snap.items() if p != a.master)
     f0 = wfds(base)
     f1 = max(wfds(x[1]) for x in after)
-    R(f1 <= f0 * 1.05, f"workers: open fds taken together flat at "
-      f"{a.listeners} parked listeners (max {f1} vs {f0})",
+    R(f1 <= f0 * 1.05, f"workers: open fds other than connections taken "
+      f"together flat at {a.listeners} parked listeners (max {f1} vs {f0})",
       f"max {f1} vs {f0} at the end of the warm-up: "
       f"{[wfds(x[1]) for x in samples]}")
+    orphans = [(round(x[0]), p, v[5]) for x in after
+               for p, v in x[1].items() if p != a.master and v[5]]
+    conns = [sum(v[4] for p, v in x[1].items() if p != a.master)
+             for x in samples]
+    R(not orphans and min(conns) >= a.listeners,
+      f"workers: every connection they hold is open at nginx's end "
+      f"({min(conns)} to {max(conns)} connections: {a.listeners} parked, "
+      f"the rest kept idle by nginx)",
+      f"closed at nginx's end (t, worker, how many): {sample(orphans)}; "
+      f"connections {conns}")
     return R.ok
 
 

@@ -174,22 +174,18 @@ fc_stop() {
 # http {}). FC_NGINX_NOKEEP=1: straight to SOCK, one connection a request,
 # as fcomet-upstream.conf's comment says to for sites that want it.
 fc_nginx_location() {
-	local up
+	local up pass keep=on
 	up=fcomet$(printf %s "$2" | tr -c "A-Za-z0-9" _)
 	mkdir -p "$T/upstreams"
 	sed -e "s#^upstream fcomet {#upstream $up {#" \
 	    -e "s#unix:/run/fcomet/fcomet.sock#unix:$2#" \
 	    "$top/nginx/fcomet-upstream.conf" >"$T/upstreams/$up.conf"
-	if [ -n "${FC_NGINX_NOKEEP:-}" ]; then
-		sed -e "s#^location /chat/ {#location $1 {\n\t$3#" \
-		    -e "s#fastcgi_pass fcomet;#fastcgi_pass unix:$2;#" \
-		    -e "s#fastcgi_keep_conn on;#fastcgi_keep_conn off;#" \
-		    "$top/nginx/fcomet.conf"
-	else
-		sed -e "s#^location /chat/ {#location $1 {\n\t$3#" \
-		    -e "s#fastcgi_pass fcomet;#fastcgi_pass $up;#" \
-		    "$top/nginx/fcomet.conf"
-	fi
+	pass=$up
+	[ -n "${FC_NGINX_NOKEEP:-}" ] && pass=unix:$2 keep=off
+	sed -e "s#^location /chat/ {#location $1 {\n\t$3#" \
+	    -e "s#fastcgi_pass fcomet;#fastcgi_pass $pass;#" \
+	    -e "s#fastcgi_keep_conn on;#fastcgi_keep_conn $keep;#" \
+	    "$top/nginx/fcomet.conf"
 }
 
 fc_need() {	# fc_need BINARY: install the test packages if it is missing

@@ -25,15 +25,21 @@ conns() {
 }
 fc_wait_for 50 test "$(conns)" = 0
 
-ok=0
-for i in $(seq 20); do
-	[ "$(http_status "$BASE/chat/status")" = 200 ] && ok=$((ok + 1))
-	[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/chat/send" \
-	    --data "room=k&nick=ana&text=m$i")" = 200 ] && ok=$((ok + 1))
-	[ "$(http_status "$BASE/chat/listen?room=k&timeout=0")" = 200 ] &&
-	    ok=$((ok + 1))
-done
-check "keep_conn: 60 requests through nginx answered" 60 "$ok"
+# requests N TAG: N rounds of /status, /send (text TAG-i) and /listen;
+# prints how many were answered 200.
+requests() {
+	local ok=0 i
+	for i in $(seq "$1"); do
+		[ "$(http_status "$BASE/chat/status")" = 200 ] && ok=$((ok + 1))
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/chat/send" \
+		    --data "room=k&nick=ana&text=$2-$i")" = 200 ] && ok=$((ok + 1))
+		[ "$(http_status "$BASE/chat/listen?room=k&timeout=0")" = 200 ] &&
+		    ok=$((ok + 1))
+	done
+	echo "$ok"
+}
+
+check "keep_conn: 60 requests through nginx answered" 60 "$(requests 20 m)"
 held=$(conns)
 if [ "$held" -ge 1 ] && [ "$held" -le 8 ]; then
 	pass "keep_conn: they went over $held kept connection(s)"
@@ -81,14 +87,8 @@ else
 fi
 
 FC_NGINX_NOKEEP=1 fc_nginx
-ok=0
-for i in $(seq 10); do
-	[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/chat/send" \
-	    --data "room=k&nick=ana&text=n$i")" = 200 ] && ok=$((ok + 1))
-	[ "$(http_status "$BASE/chat/listen?room=k&timeout=0")" = 200 ] &&
-	    ok=$((ok + 1))
-done
-check "keep_conn: without kept connections, 20 requests answered" 20 "$ok"
+check "keep_conn: without kept connections, 30 requests answered" 30 \
+    "$(requests 10 n)"
 if fc_wait_for 30 test "$(conns)" = 0; then
 	pass "keep_conn: without kept connections, none held"
 else

@@ -116,6 +116,12 @@ request_body(FCGX_Request *req, struct request *r)
 		request_discard(req);
 		return;
 	}
+	/* No handler of a GET reads a body (a re-poll, the hot path, has
+	 * none): its end is read, into no buffer. */
+	if (r->method != NULL && strcmp(r->method, "GET") == 0) {
+		request_discard(req);
+		return;
+	}
 	if ((r->body = malloc(FCOMET_BODY_MAX + 1)) == NULL)
 		return;
 	n = FCGX_GetStr(r->body, FCOMET_BODY_MAX + 1, req->in);

@@ -21,6 +21,10 @@ struct options {
 	struct segment_opts seg;
 	double		 rate;		/* messages a second, 0: off */
 	double		 burst;
+	double		 room_rate;	/* new rooms a second, 0: off */
+	double		 room_burst;
+	int64_t		 room_ttl;	/* s; 0: rooms are kept */
+	int64_t		 history_ttl;	/* s; 0: events are served while held */
 	int		 timeout_default;	/* s */
 	int		 timeout_max;	/* s */
 	int		 ping;		/* s */

@@ -39,6 +39,9 @@ struct options	opt = {
 	.socket_mode = 0660,
 	.rate = 5,
 	.burst = 10,
+	.room_rate = 1,
+	.room_burst = 60,
+	.room_ttl = 86400,
 	.timeout_default = 25,
 	.timeout_max = 120,
 	.ping = 15,
@@ -62,6 +65,8 @@ static const char	*unix_path;
 static void __attribute__((noreturn))
 usage(int code)
 {
+	uint64_t	size;
+
 	fprintf(code ? stderr : stdout,
 "usage: fcomet [options]\n"
 "  --socket PATH|127.0.0.1:PORT|[::1]:PORT  listen there (default: the\n"
@@ -72,9 +77,14 @@ usage(int code)
 "  --workers N             worker processes (default: number of cores)\n"
 "  --name NAME             segment /fcomet-NAME (default: default)\n"
 "  --window N              events kept per room (default 1024)\n"
-"  --rooms N               room table size (default 256)\n"
+"  --rooms N               rooms the segment holds (default 100000)\n"
 "  --max-text BYTES        longest message text (default 2000)\n"
+"  --segment-max MIB       refuse sizes whose segment is larger (default 256)\n"
+"  --room-ttl S            give back a room with no listener and no event for\n"
+"                          S seconds (default 86400; 0: keep rooms)\n"
+"  --history-ttl S         do not serve events older than S seconds (0: off)\n"
 "  --rate R/BURST          sends per second per address (default 5/10; 0: off)\n"
+"  --room-rate R/BURST     new rooms per second per address (default 1/60)\n"
 "  --timeout-max S         longest /listen wait (default 120)\n"
 "  --ping S                stream ping after S idle seconds (default 15)\n"
 "  --grace S               presence grace period (default 10)\n"
@@ -94,6 +104,14 @@ usage(int code)
 "  --debug                 log debug lines\n"
 "  --help, --version\n"
 "signals: TERM/INT stop (parked requests answered), HUP replaces workers\n");
+	size = segment_size_for(opt.seg.rooms ? opt.seg.rooms :
+	    SEGMENT_ROOMS_DEFAULT, opt.seg.window ? opt.seg.window :
+	    SEGMENT_WINDOW_DEFAULT, opt.seg.max_text ? opt.seg.max_text :
+	    EVENT_TEXT_DEFAULT);
+	fprintf(code ? stderr : stdout, "segment: %.1f MiB for these --rooms, "
+	    "--window and --max-text (--segment-max %llu MiB)\n",
+	    (double)size / (1 << 20), (unsigned long long)((opt.seg.max_size ?
+	    opt.seg.max_size : SEGMENT_MAX_DEFAULT) >> 20));
 	exit(code);
 }
 
@@ -157,22 +175,22 @@ drop_privileges(void)
 }
 
 static void
-rate_arg(const char *s)
+rate_arg(const char *s, const char *what, double *rate, double *burst)
 {
 	double	r, b = 0;
 	char	c;
 
 	if (strcmp(s, "0") == 0) {
-		opt.rate = 0;
+		*rate = 0;
 		return;
 	}
 	if (sscanf(s, "%lf/%lf%c", &r, &b, &c) != 2 || r <= 0 || b < 1 ||
 	    r > 1e6 || b > 1e6) {
-		fprintf(stderr, "fcomet: --rate takes R/BURST, or 0\n");
+		fprintf(stderr, "fcomet: %s takes R/BURST, or 0\n", what);
 		exit(2);
 	}
-	opt.rate = r;
-	opt.burst = b;
+	*rate = r;
+	*burst = b;
 }
 
 static void
@@ -181,7 +199,8 @@ options(int argc, char **argv)
 	enum { O_SOCKET = 256, O_MODE, O_SGROUP, O_GROUP, O_WORKERS, O_NAME,
 	    O_WINDOW, O_ROOMS, O_TEXT, O_RATE, O_TMAX, O_PING, O_GRACE,
 	    O_LIFE, O_TRUST, O_PID, O_DAEMON, O_DEBUG, O_HELP, O_VERSION,
-	    O_MC, O_MCPREFIX, O_USER, O_PROXY, O_FDS };
+	    O_MC, O_MCPREFIX, O_USER, O_PROXY, O_FDS, O_SEGMAX, O_ROOMTTL,
+	    O_HISTTTL, O_ROOMRATE };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, O_SOCKET },
 		{ "socket-mode", required_argument, NULL, O_MODE },
@@ -193,6 +212,10 @@ options(int argc, char **argv)
 		{ "rooms", required_argument, NULL, O_ROOMS },
 		{ "max-text", required_argument, NULL, O_TEXT },
 		{ "rate", required_argument, NULL, O_RATE },
+		{ "room-rate", required_argument, NULL, O_ROOMRATE },
+		{ "segment-max", required_argument, NULL, O_SEGMAX },
+		{ "room-ttl", required_argument, NULL, O_ROOMTTL },
+		{ "history-ttl", required_argument, NULL, O_HISTTTL },
 		{ "timeout-max", required_argument, NULL, O_TMAX },
 		{ "ping", required_argument, NULL, O_PING },
 		{ "grace", required_argument, NULL, O_GRACE },
@@ -212,6 +235,7 @@ options(int argc, char **argv)
 	};
 	int	c;
 	long	n = sysconf(_SC_NPROCESSORS_ONLN);
+	bool	help = false;
 
 	opt.workers = n > 0 && n < WORKERS_MAX ? (int)n : 2;
 	while ((c = getopt_long(argc, argv, "t", longopts, NULL)) != -1) {
@@ -238,14 +262,32 @@ options(int argc, char **argv)
 			    "--window");
 			break;
 		case O_ROOMS:
-			opt.seg.rooms = (uint32_t)num_arg(optarg, 1, 65536,
-			    "--rooms");
+			opt.seg.rooms = (uint32_t)num_arg(optarg, 1,
+			    SEGMENT_ROOMS_LIMIT, "--rooms");
 			break;
 		case O_TEXT:
 			opt.seg.max_text = (uint32_t)num_arg(optarg, 1,
 			    EVENT_TEXT_LIMIT, "--max-text");
 			break;
-		case O_RATE: rate_arg(optarg); break;
+		case O_RATE:
+			rate_arg(optarg, "--rate", &opt.rate, &opt.burst);
+			break;
+		case O_ROOMRATE:
+			rate_arg(optarg, "--room-rate", &opt.room_rate,
+			    &opt.room_burst);
+			break;
+		case O_SEGMAX:
+			opt.seg.max_size = (uint64_t)num_arg(optarg, 1, 1 << 20,
+			    "--segment-max") << 20;
+			break;
+		case O_ROOMTTL:
+			opt.room_ttl = num_arg(optarg, 0, 86400 * 3650,
+			    "--room-ttl");
+			break;
+		case O_HISTTTL:
+			opt.history_ttl = num_arg(optarg, 0, 86400 * 3650,
+			    "--history-ttl");
+			break;
 		case O_TMAX:
 			opt.timeout_max = (int)num_arg(optarg, 0, 86400,
 			    "--timeout-max");
@@ -273,7 +315,7 @@ options(int argc, char **argv)
 		case O_DAEMON: opt.daemon = true; break;
 		case 't': opt.check_only = true; break;
 		case O_DEBUG: opt.debug = 1; break;
-		case O_HELP: usage(0);
+		case O_HELP: help = true; break;
 		case O_VERSION:
 			printf("fcomet %s\n", PACKAGE_VERSION);
 			exit(0);
@@ -282,6 +324,8 @@ options(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage(2);
+	if (help)
+		usage(0);
 	if (opt.timeout_default > opt.timeout_max)
 		opt.timeout_default = opt.timeout_max;
 }

@@ -31,6 +31,7 @@
 #define TICK_MS		1000		/* presence heartbeat and sweep, */
 					/* at least twice a grace period */
 #define EPOLL_BATCH	256
+#define SWEEP_ROOMS	4096		/* records looked at a tick */
 #define STOP_FLUSH_MS	800
 #define CLOSE_WAIT_MS	10000		/* to flush an answer, at most */
 #define SERVE_PEEK	8192		/* a request read in the dispatcher */
@@ -52,6 +53,10 @@ struct park {
 	struct parked	**rooms;	/* list head per room */
 	uint64_t	*seen;		/* per room: last id at the last pass */
 	uint64_t	*seen_purged;	/* per room: purges at the last pass */
+	uint64_t	*seen_rid;	/* per room: its rid at the last pass */
+	uint32_t	*active;	/* the rooms with a list here, dense */
+	uint32_t	*active_at;	/* per room: its place in active */
+	uint32_t	 nactive;
 	struct parked	**heap;		/* deadline min-heap */
 	uint32_t	 nheap, capheap;
 	size_t		 nparked;
@@ -65,6 +70,8 @@ struct park {
 static void	park_drop(struct park *, struct parked *);
 static int	park_take(struct park *, struct parked *);
 static void	park_deliver(struct park *, int, struct parked *);
+static void	parked_finish(struct park *, struct parked *, const char *,
+		    size_t);
 
 int64_t
 mono_ms(void)
@@ -162,11 +169,15 @@ park_new(struct segment *sg, struct store *st, int slot)
 	pk->rooms = calloc(sg->hdr->nrooms, sizeof *pk->rooms);
 	pk->seen = calloc(sg->hdr->nrooms, sizeof *pk->seen);
 	pk->seen_purged = calloc(sg->hdr->nrooms, sizeof *pk->seen_purged);
+	pk->seen_rid = calloc(sg->hdr->nrooms, sizeof *pk->seen_rid);
+	pk->active = calloc(sg->hdr->nrooms, sizeof *pk->active);
+	pk->active_at = calloc(sg->hdr->nrooms, sizeof *pk->active_at);
 	pk->ep = epoll_create1(EPOLL_CLOEXEC);
 	pk->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	pk->wfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (pk->rooms == NULL || pk->seen == NULL || pk->seen_purged == NULL ||
-	    pk->ep == -1 || pk->efd == -1 || pk->wfd == -1 ||
+	    pk->seen_rid == NULL || pk->active == NULL ||
+	    pk->active_at == NULL || pk->ep == -1 || pk->efd == -1 || pk->wfd == -1 ||
 	    window_out_alloc(&pk->out, sg->hdr->cap, sg->hdr->ring) == -1 ||
 	    window_out_alloc(&pk->ctx.out, sg->hdr->cap, sg->hdr->ring) == -1) {
 		park_free(pk);
@@ -192,6 +203,9 @@ park_free(struct park *pk)
 		close(pk->wfd);
 	free(pk->seen);
 	free(pk->seen_purged);
+	free(pk->seen_rid);
+	free(pk->active);
+	free(pk->active_at);
 	window_out_free(&pk->out);
 	window_out_free(&pk->ctx.out);
 	buf_free(&pk->lp);
@@ -303,8 +317,11 @@ room_unlink(struct park *pk, struct parked *p)
 		return;
 	if (p->prev != NULL)
 		p->prev->next = p->next;
-	else
-		pk->rooms[p->room] = p->next;
+	else if ((pk->rooms[p->room] = p->next) == NULL) {
+		uint32_t at = pk->active_at[p->room];	/* off the active list */
+		pk->active[at] = pk->active[--pk->nactive];
+		pk->active_at[pk->active[at]] = at;
+	}
 	if (p->next != NULL)
 		p->next->prev = p->prev;
 	p->next = p->prev = NULL;
@@ -546,7 +563,8 @@ parked_schedule(struct park *pk, struct parked *p)
 /* Events for a cursor: read and encode once, reused by every listener
  * with the same cursor in this pass. */
 static bool
-park_encode(struct park *pk, int room, uint64_t cursor, uint64_t *cached)
+park_encode(struct park *pk, int room, const char *name, uint64_t cursor,
+    uint64_t *cached)
 {
 	if (*cached == cursor)
 		return pk->out.n > 0 || pk->out.gap || pk->out.reset;
@@ -554,11 +572,30 @@ park_encode(struct park *pk, int room, uint64_t cursor, uint64_t *cached)
 	pk->lp.len = pk->sse.len = 0;
 	if (segment_read(pk->sg, room, cursor, &pk->out) == -1)
 		return false;
-	if (reply_listen(&pk->lp, pk->sg->rooms[room].name, &pk->out) == -1 ||
+	if (reply_listen(&pk->lp, name, &pk->out) == -1 ||
 	    reply_stream_events(&pk->sse, &pk->out) == -1)
 		return false;
 	*cached = cursor;
 	return pk->out.n > 0 || pk->out.gap || pk->out.reset;
+}
+
+/* The room was removed or given back while p waited: a long-poll gets
+ * "reset" (the cursor means nothing now), a stream ends (its client comes
+ * back and gets the same). */
+static void
+park_gone(struct park *pk, struct parked *p)
+{
+	struct window_out	 out = { .cursor = p->cursor,
+				    .reset = p->cursor > 0 };
+	struct buf		 b = { 0 };
+
+	if (p->kind == PARK_LISTEN && reply_listen(&b, p->name, &out) == 0)
+		parked_finish(pk, p, b.p, b.len);
+	else if (p->kind == PARK_LISTEN)
+		park_drop(pk, p);
+	else
+		parked_finish(pk, p, NULL, 0);
+	buf_free(&b);
 }
 
 /* Delivers what is new in room to each of its listeners, or to one. */
@@ -567,15 +604,20 @@ park_deliver(struct park *pk, int room, struct parked *only)
 {
 	struct parked	*p, *next;
 	struct window	 w;
-	uint64_t	 last, cached = UINT64_MAX;
+	uint64_t	 last, rid, cached = UINT64_MAX;
 
 	segment_window(pk->sg, room, &w);
 	last = window_last(&w);
+	rid = segment_room_rid(pk->sg, room);
 	for (p = only ? only : pk->rooms[room]; p != NULL; p = next) {
 		next = only ? NULL : p->next;
+		if (p->rid != rid) {
+			park_gone(pk, p);
+			continue;
+		}
 		if (p->cursor == last)
 			continue;
-		if (!park_encode(pk, room, p->cursor, &cached))
+		if (!park_encode(pk, room, p->name, p->cursor, &cached))
 			continue;
 		if (p->kind == PARK_LISTEN) {
 			parked_finish(pk, p, pk->lp.p, pk->lp.len);
@@ -602,8 +644,7 @@ park_timer(struct park *pk, struct parked *p, int64_t now)
 	if (now >= p->end) {
 		if (p->kind == PARK_LISTEN) {
 			struct buf b = { 0 };
-			if (reply_listen_empty(&b, pk->sg->rooms[p->room].name,
-			    p->cursor) == 0)
+			if (reply_listen_empty(&b, p->name, p->cursor) == 0)
 				parked_finish(pk, p, b.p, b.len);
 			else
 				park_drop(pk, p);
@@ -651,6 +692,10 @@ park_take(struct park *pk, struct parked *p)
 	p->next = pk->rooms[p->room];
 	if (p->next != NULL)
 		p->next->prev = p;
+	else {
+		pk->active_at[p->room] = pk->nactive;
+		pk->active[pk->nactive++] = (uint32_t)p->room;
+	}
 	pk->rooms[p->room] = p;
 	segment_listeners_add(pk->sg, pk->slot, p->room, 1);
 	parked_schedule(pk, p);
@@ -683,19 +728,21 @@ static void
 park_changed(struct park *pk)
 {
 	drain_fd(pk->wfd);
-	for (uint32_t r = 0; r < pk->sg->hdr->nrooms; r++) {
+	for (uint32_t i = pk->nactive; i-- > 0;) {	/* a room may leave */
+		uint32_t	r = pk->active[i];
 		struct window	w;
-		uint64_t	last, purged;
+		uint64_t	last, purged, rid;
 
-		if (pk->rooms[r] == NULL)
-			continue;
 		segment_window(pk->sg, (int)r, &w);
 		last = window_last(&w);
 		purged = __atomic_load_n(&w.hdr->purged, __ATOMIC_ACQUIRE);
-		if (last == pk->seen[r] && purged == pk->seen_purged[r])
+		rid = segment_room_rid(pk->sg, (int)r);
+		if (last == pk->seen[r] && purged == pk->seen_purged[r] &&
+		    rid == pk->seen_rid[r])
 			continue;
 		pk->seen[r] = last;
 		pk->seen_purged[r] = purged;
+		pk->seen_rid[r] = rid;
 		park_deliver(pk, (int)r, NULL);
 	}
 }
@@ -708,10 +755,12 @@ park_tick(struct park *pk)
 
 	for (uint32_t i = 0; i < pk->nheap; i++) {
 		struct parked *p = pk->heap[i];
-		if (p->nick != NULL && p->room >= 0)
+		if (p->nick != NULL && p->room >= 0 &&
+		    p->rid == segment_room_rid(pk->sg, p->room))
 			store_presence_touch(pk->st, p->room, p->nick, now);
 	}
 	store_presence_sweep(pk->st, now, opt.grace * 1000LL);
+	segment_sweep(pk->sg, now, opt.room_ttl * 1000, SWEEP_ROOMS);
 }
 
 /* The dispatcher read a request on p (worker_serve): what became of it. */

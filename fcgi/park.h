@@ -41,6 +41,8 @@ struct parked {
 	uint8_t		 keep;		/* enum conn_keep */
 	uint8_t		 verdict;	/* enum parked_verdict */
 	int		 room;
+	uint64_t	 rid;		/* of the room when parked */
+	char		 name[EVENT_ROOM_MAX + 1];	/* of the room */
 	uint64_t	 cursor;	/* last id the client has */
 	int64_t		 due;		/* next timer, ms monotonic */
 	int64_t		 end;		/* long-poll timeout or stream end */

@@ -139,7 +139,8 @@ want_number(struct request *r, const char *s, size_t len, const char *name,
 static int
 store_error(struct request *r)
 {
-	fail(r, 503, errno == ENOSPC ? "the room table is full" :
+	fail(r, 503, errno == ENOSPC ? "no room for a new room: every room "
+	    "is in use" :
 	    errno == EIO ? "the store (memcached) is unreachable" :
 	    "the store is busy; try again", "Retry-After: 1\r\n");
 	return -1;
@@ -186,6 +187,31 @@ media_type(const char *ct)
 	return kind;
 }
 
+/*
+ * The token bucket of the client's address (prefixed: one bucket a kind)
+ * had none left: true, and the client has its 429 (or 503).
+ */
+static bool
+limited(struct route_ctx *ctx, struct request *r, const char *kind,
+    double rate, double burst, const char *why)
+{
+	char	key[64], extra[64];
+	int	st, retry = 1;
+
+	if (rate <= 0)
+		return false;
+	snprintf(key, sizeof key, "%s%s", kind, r->addr ? r->addr : "");
+	st = segment_rate_take(ctx->sg, key, rate, burst, mono_ms(), &retry);
+	if (st == 1) {
+		__atomic_add_fetch(*kind ? &ctx->sg->hdr->c.rooms_limited :
+		    &ctx->sg->hdr->c.rate_limited, 1, __ATOMIC_RELAXED);
+		snprintf(extra, sizeof extra, "Retry-After: %d\r\n", retry);
+		fail(r, 429, why, extra);
+	} else if (st == -1)
+		store_error(r);
+	return st != 0;
+}
+
 static void
 h_send(struct route_ctx *ctx, struct request *r)
 {
@@ -195,8 +221,7 @@ h_send(struct route_ctx *ctx, struct request *r)
 	const char	*why, *nick;
 	size_t		 nicklen;
 	int64_t		 id, ts;
-	int		 kind, st, retry;
-	char		 extra[48];
+	int		 kind, st;
 
 	if ((kind = media_type(r->ctype)) == 0) {
 		fail(r, 415, "send application/x-www-form-urlencoded or "
@@ -246,20 +271,12 @@ h_send(struct route_ctx *ctx, struct request *r)
 			goto out;
 		}
 	}
-	if (opt.rate > 0) {
-		st = segment_rate_take(ctx->sg, r->addr ? r->addr : "",
-		    opt.rate, opt.burst, mono_ms(), &retry);
-		if (st == 1) {
-			snprintf(extra, sizeof extra, "Retry-After: %d\r\n",
-			    retry);
-			fail(r, 429, "too many messages; slow down", extra);
-			goto out;
-		}
-		if (st == -1) {
-			store_error(r);
-			goto out;
-		}
-	}
+	if (limited(ctx, r, "", opt.rate, opt.burst,
+	    "too many messages; slow down") ||
+	    (segment_room_find(ctx->sg, f.v[F_ROOM]) == -1 &&
+	    limited(ctx, r, "r:", opt.room_rate, opt.room_burst,
+	    "too many new rooms; slow down")))
+		goto out;
 	char nickz[EVENT_NICK_BYTES + 1];
 	memcpy(nickz, nick, nicklen);
 	nickz[nicklen] = '\0';
@@ -283,6 +300,7 @@ out:
 struct wait_args {
 	struct fields	 f;
 	int		 room;
+	uint64_t	 rid;
 	uint64_t	 cursor;
 	uint64_t	 timeout;
 	char		*nick;
@@ -330,8 +348,16 @@ wait_args(struct route_ctx *ctx, struct request *r, struct wait_args *a,
 		}
 		a->nick = strndup(nick, nicklen);
 	}
-	if ((a->room = segment_room_get(ctx->sg, a->f.v[F_ROOM])) == -1)
-		return store_error(r);
+	/* A new room read here holds no message: the first to be reclaimed. */
+	if ((a->room = segment_room_find(ctx->sg, a->f.v[F_ROOM])) == -1) {
+		if (limited(ctx, r, "r:", opt.room_rate, opt.room_burst,
+		    "too many new rooms; slow down"))
+			return -1;
+		if ((a->room = segment_room_get(ctx->sg, a->f.v[F_ROOM])) == -1)
+			return store_error(r);
+	}
+	a->rid = segment_room_rid(ctx->sg, a->room);
+	segment_room_touch(ctx->sg, a->room);
 	if (has_leid)
 		a->cursor = leid;
 	else if (has_since)
@@ -374,6 +400,8 @@ park(struct route_ctx *ctx, struct request *r, struct wait_args *a, int kind,
 	p->keep = r->keep;
 	p->kind = (uint8_t)kind;
 	p->room = a->room;
+	p->rid = a->rid;
+	snprintf(p->name, sizeof p->name, "%s", a->f.v[F_ROOM]);
 	p->cursor = a->cursor;
 	p->end = end;
 	p->ping = mono_ms() + opt.ping * 1000LL;
@@ -393,7 +421,7 @@ h_listen(struct route_ctx *ctx, struct request *r)
 	if (wait_args(ctx, r, &a, false) == -1)
 		goto out;
 	if (out->n > 0 || out->gap || out->reset || a.timeout == 0) {
-		reply_listen(&b, ctx->sg->rooms[a.room].name, out);
+		reply_listen(&b, a.f.v[F_ROOM], out);
 		respond(r, &b);
 	} else
 		park(ctx, r, &a, PARK_LISTEN, mono_ms() +
@@ -492,7 +520,7 @@ h_rooms(struct route_ctx *ctx, struct request *r)
 	}
 	for (uint32_t i = 0; i < sg->hdr->nrooms; i++) {
 		struct window w;
-		if (!__atomic_load_n(&sg->rooms[i].used, __ATOMIC_ACQUIRE))
+		if (!segment_room_live(sg, (int)i))
 			continue;
 		segment_window(sg, (int)i, &w);
 		if (window_last(&w) > 0)
@@ -526,7 +554,7 @@ h_status(struct route_ctx *ctx, struct request *r)
 
 	for (uint32_t i = 0; i < h->nrooms; i++) {
 		struct window w;
-		if (!__atomic_load_n(&sg->rooms[i].used, __ATOMIC_ACQUIRE))
+		if (!segment_room_live(sg, (int)i))
 			continue;
 		segment_window(sg, (int)i, &w);
 		uint64_t last = window_last(&w), first = window_first(&w);

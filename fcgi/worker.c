@@ -433,7 +433,9 @@ worker_main(int listen_fd, int slot)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	w.listen_fd = listen_fd;
 	opt.seg.create = false;
-	if (segment_open(&w.sg, &opt.seg, err, sizeof err) == -1)
+	if (segment_open(&w.sg, &opt.seg, err, sizeof err) == 0)
+		w.sg.history_ms = opt.history_ttl * 1000;
+	else
 		fatal("%s", err);
 	segment_listeners_clear(&w.sg, slot);
 	if ((w.st = store_open(&w.sg, opt.memcached, opt.mc_prefix, err,

@@ -29,7 +29,7 @@
 
 #define CTL_LOCK_MS	5000	/* hold-lock: how long to wait for the lock */
 #define CTL_WAIT_MS	1000	/* tail: futex wait, then look at the flag */
-#define CTL_ROOMS_MAX	65536	/* the largest sizes segment_open attaches */
+#define CTL_ROOMS_MAX	SEGMENT_ROOMS_LIMIT
 #define CTL_WINDOW_MAX	1048576
 
 struct ctl {
@@ -44,6 +44,9 @@ struct ctl {
 	const char		*mc_prefix;	/* --memcached-prefix */
 	struct store		*st;	/* send's store, once opened */
 	bool			 out_set;
+	bool			 idle;	/* rooms --idle */
+	uint64_t		 top;	/* rooms --top N, 0: all */
+	bool			 by_listeners;	/* rooms --by listeners */
 };
 
 struct ctl_cmd {
@@ -72,6 +75,7 @@ static void	cmd_dump(char **);
 static void	cmd_tail(char **);
 static void	cmd_send(char **);
 static void	cmd_purge(char **);
+static void	cmd_rm(char **);
 static void	cmd_unlink(char **);
 static void	cmd_hold_lock(char **);
 static void	cmd_take_id(char **);
@@ -89,6 +93,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "tail", 1, cmd_tail },
 	{ "send", 3, cmd_send },
 	{ "purge", 1, cmd_purge },
+	{ "rm", 1, cmd_rm },
 	{ "unlink", 0, cmd_unlink },
 	{ "hold-lock", 1, cmd_hold_lock },	/* test hook, not in usage */
 	{ "take-id", 1, cmd_take_id },		/* test hook, not in usage */
@@ -119,17 +124,21 @@ usage(int status)
 "                 [--max-text N] [--memcached SERVERS] COMMAND [ARG...]\n"
 "commands:\n"
 "  stat                   the segment: sizes, rooms, events, lock, counters\n"
-"  rooms                  each room: first id, last id, events held\n"
+"  rooms [--idle] [--top N] [--by events|listeners]\n"
+"                         each room: ids, events held, listeners, idle time;\n"
+"                         --idle: only rooms nobody listens to, longest idle\n"
+"                         first; --top N: the N with most events (listeners)\n"
 "  dump ROOM [--since N]  the events ROOM holds (with id > N)\n"
 "  tail ROOM              print ROOM's new events as they come, until ^C\n"
 "  send ROOM NICK TEXT    store a message, checked as POST /send does\n"
 "  purge ROOM             drop ROOM's events; its ids start again at 1\n"
+"  rm ROOM                remove ROOM (its listeners get reset)\n"
 "  unlink                 remove the segment and its lock\n"
 "options:\n"
 "  --name NAME     the segment /fcomet-NAME (default: default)\n"
 "  --json          one JSON object a line\n"
 "  --window N      events kept per room     \\  used when send creates the\n"
-"  --rooms N       rooms in the room table   > segment; checked against\n"
+"  --rooms N       rooms the segment holds   > segment; checked against\n"
 "  --max-text N    largest text in bytes    /  an existing one\n"
 "  --memcached HOST:PORT[,...]  send through memcached, as fcomet does\n"
 "  --memcached-prefix P         its key prefix (default fcomet)\n"
@@ -373,6 +382,33 @@ stat_counters(struct json_object *o, const struct segment_counters *c)
 	    json_object_new_uint64(c->mc_errors));
 	json_object_object_add(o, "relay_lag_ms",
 	    json_object_new_uint64(c->relay_lag_ms));
+	json_object_object_add(o, "reclaims",
+	    json_object_new_uint64(c->reclaims));
+	json_object_object_add(o, "moves", json_object_new_uint64(c->moves));
+	json_object_object_add(o, "steals", json_object_new_uint64(c->steals));
+	json_object_object_add(o, "rooms_limited",
+	    json_object_new_uint64(c->rooms_limited));
+}
+
+/* The arena, class by class: events a window, regions, regions in use. */
+static struct json_object *
+stat_arena(void)
+{
+	const struct segment_hdr	*h = ctl.sg.hdr;
+	struct json_object		*a = json_object_new_array();
+
+	for (uint32_t k = 0; k < h->nclasses; k++) {
+		const struct segment_class *c = &h->cls[k];
+		struct json_object *o = json_object_new_object();
+		uint32_t used = k == 0 ? h->rooms_used : c->count - c->nfree;
+		json_object_object_add(o, "window", json_object_new_int64(c->cap));
+		json_object_object_add(o, "ring", json_object_new_uint64(c->ring));
+		json_object_object_add(o, "regions",
+		    json_object_new_int64(c->count));
+		json_object_object_add(o, "used", json_object_new_int64(used));
+		json_object_array_add(a, o);
+	}
+	return a;
 }
 
 /* Events held in all rooms, and the rooms that hold some. */
@@ -384,7 +420,7 @@ stat_events(uint32_t *nonempty)
 
 	*nonempty = 0;
 	for (r = 0; r < ctl.sg.hdr->nrooms; r++) {
-		if (!__atomic_load_n(&ctl.sg.rooms[r].used, __ATOMIC_ACQUIRE))
+		if (!segment_room_live(&ctl.sg, (int)r))
 			continue;
 		ctl_room_ids((int)r, &first, &last, &held);
 		total += held;
@@ -421,6 +457,9 @@ stat_json(const struct segment_hdr *h, uint64_t events, pid_t owner,
 	    json_object_new_int64(segment_change(&ctl.sg)));
 	json_object_object_add(o, "sleepers", json_object_new_int64(
 	    __atomic_load_n(&h->sleepers, __ATOMIC_RELAXED)));
+	json_object_object_add(o, "index_slots",
+	    json_object_new_int64(h->index_size));
+	json_object_object_add(o, "arena", stat_arena());
 	c = json_object_new_object();
 	stat_counters(c, &h->c);
 	json_object_object_add(o, "counters", c);
@@ -436,13 +475,21 @@ stat_text(const struct segment_hdr *h, uint64_t events, uint32_t nonempty,
 
 	ctl_time(h->epoch, when, sizeof when);
 	printf("segment     %s\n", ctl.sg.name);
-	printf("size        %" PRIu64 " bytes\n", h->size);
+	printf("size        %" PRIu64 " bytes (%.1f MiB)\n", h->size,
+	    (double)h->size / (1 << 20));
 	printf("layout      version %u\n", h->version);
 	printf("epoch       %s (%" PRId64 ")\n", when, h->epoch);
-	printf("rooms       %u used of %u, %u holding events\n",
-	    h->rooms_used, h->nrooms, nonempty);
-	printf("window      %u events a room, ring %" PRIu64 " bytes, "
-	    "text up to %u bytes\n", h->cap, h->ring, h->max_text);
+	printf("rooms       %u used of %u (index of %u slots), %u holding "
+	    "events\n", h->rooms_used, h->nrooms, h->index_size, nonempty);
+	printf("window      %u events a room at most, text up to %u bytes\n",
+	    h->cap, h->max_text);
+	for (uint32_t k = 0; k < h->nclasses; k++) {
+		const struct segment_class *a = &h->cls[k];
+		printf("%s%5u events, ring %7" PRIu64 " bytes: %u of %u "
+		    "regions used\n", k ? "            " : "arena       ",
+		    a->cap, a->ring, k == 0 ? h->rooms_used : a->count -
+		    a->nfree, a->count);
+	}
 	printf("events      %" PRIu64 " stored\n", events);
 	if (owner == 0)
 		printf("lock        free\n");
@@ -459,6 +506,9 @@ stat_text(const struct segment_hdr *h, uint64_t events, uint32_t nonempty,
 	printf("            rate_limited %" PRIu64 ", mc_errors %" PRIu64
 	    ", relay_lag_ms %" PRIu64 "\n", c->rate_limited, c->mc_errors,
 	    c->relay_lag_ms);
+	printf("            reclaims %" PRIu64 ", moves %" PRIu64 ", steals %"
+	    PRIu64 ", rooms_limited %" PRIu64 "\n", c->reclaims, c->moves,
+	    c->steals, c->rooms_limited);
 }
 
 /* stat: what the segment is and what it holds. */
@@ -483,53 +533,111 @@ cmd_stat(char **argv)
 		stat_text(h, events, nonempty, owner, alive);
 }
 
-static int
-rooms_cmp(const void *a, const void *b)
-{
-	const struct segment_room	*rooms = ctl.sg.rooms;
+struct ctl_row {			/* one room, as rooms lists it */
+	int		r;
+	uint64_t	first, last, held;
+	uint32_t	listeners;
+	int64_t		idle_s;		/* since the last event (or creation) */
+};
 
-	return strcmp(rooms[*(const int *)a].name, rooms[*(const int *)b].name);
+/* By name; with --top, most events (listeners) first; with --idle,
+ * longest idle first. */
+static int
+rows_cmp(const void *a, const void *b)
+{
+	const struct ctl_row	*x = a, *y = b;
+
+	if (ctl.top && ctl.by_listeners && x->listeners != y->listeners)
+		return x->listeners > y->listeners ? -1 : 1;
+	if (ctl.top && !ctl.by_listeners && x->held != y->held)
+		return x->held > y->held ? -1 : 1;
+	if (ctl.idle && x->idle_s != y->idle_s)
+		return x->idle_s > y->idle_s ? -1 : 1;
+	return strcmp(ctl.sg.rooms[x->r].name, ctl.sg.rooms[y->r].name);
 }
 
-/* rooms: every room of the table, sorted by name. */
+/* rooms: the rooms of the segment, sorted and filtered as asked. */
 static void
 cmd_rooms(char **argv)
 {
 	struct json_object	*o;
-	uint64_t		 first, last, held;
-	int			*idx, i, n = 0;
-	uint32_t		 r;
+	struct ctl_row		*rows;
+	int64_t			 now = event_now_ms();
+	size_t			 n = 0;
 
 	(void)argv;
 	ctl_open(false);
-	if ((idx = calloc(ctl.sg.hdr->nrooms, sizeof *idx)) == NULL)
+	if ((rows = calloc(ctl.sg.hdr->nrooms, sizeof *rows)) == NULL)
 		err(1, "calloc");
-	for (r = 0; r < ctl.sg.hdr->nrooms; r++)
-		if (__atomic_load_n(&ctl.sg.rooms[r].used, __ATOMIC_ACQUIRE))
-			idx[n++] = (int)r;
-	qsort(idx, (size_t)n, sizeof *idx, rooms_cmp);
+	for (uint32_t r = 0; r < ctl.sg.hdr->nrooms; r++) {
+		const struct segment_room *sr = &ctl.sg.rooms[r];
+		struct ctl_row *w = &rows[n];
+		int64_t since = sr->last_event ? sr->last_event : sr->created;
+		if (!segment_room_live(&ctl.sg, (int)r))
+			continue;
+		w->r = (int)r;
+		w->listeners = segment_listeners(&ctl.sg, (int)r);
+		if (ctl.idle && w->listeners > 0)
+			continue;
+		ctl_room_ids((int)r, &w->first, &w->last, &w->held);
+		w->idle_s = now > since ? (now - since) / 1000 : 0;
+		n++;
+	}
+	qsort(rows, n, sizeof *rows, rows_cmp);
+	if (ctl.top && n > ctl.top)
+		n = ctl.top;
 	if (!ctl.json)
-		printf("%-32s %10s %10s %6s %9s\n", "ROOM", "FIRST", "LAST",
-		    "HELD", "LISTENERS");
-	for (i = 0; i < n; i++) {
-		ctl_room_ids(idx[i], &first, &last, &held);
+		printf("%-32s %10s %10s %6s %9s %8s\n", "ROOM", "FIRST", "LAST",
+		    "HELD", "LISTENERS", "IDLE_S");
+	for (size_t i = 0; i < n; i++) {
+		const struct ctl_row *w = &rows[i];
+		const char *name = ctl.sg.rooms[w->r].name;
 		if (!ctl.json) {
 			printf("%-32s %10" PRIu64 " %10" PRIu64 " %6" PRIu64
-			    " %9u\n", ctl.sg.rooms[idx[i]].name, first, last,
-			    held, segment_listeners(&ctl.sg, idx[i]));
+			    " %9u %8" PRId64 "\n", name, w->first, w->last,
+			    w->held, w->listeners, w->idle_s);
 			continue;
 		}
 		o = json_object_new_object();
-		json_object_object_add(o, "room",
-		    json_object_new_string(ctl.sg.rooms[idx[i]].name));
-		json_object_object_add(o, "first", json_object_new_uint64(first));
-		json_object_object_add(o, "last", json_object_new_uint64(last));
-		json_object_object_add(o, "held", json_object_new_uint64(held));
-		json_object_object_add(o, "listeners", json_object_new_int64(
-		    segment_listeners(&ctl.sg, idx[i])));
+		json_object_object_add(o, "room", json_object_new_string(name));
+		json_object_object_add(o, "first",
+		    json_object_new_uint64(w->first));
+		json_object_object_add(o, "last", json_object_new_uint64(w->last));
+		json_object_object_add(o, "held", json_object_new_uint64(w->held));
+		json_object_object_add(o, "listeners",
+		    json_object_new_int64(w->listeners));
+		json_object_object_add(o, "idle_s",
+		    json_object_new_int64(w->idle_s));
 		ctl_json(o);
 	}
-	free(idx);
+	free(rows);
+}
+
+/* Takes rooms' --idle, --top N and --by KEY out of the words after it. */
+static void
+rooms_args(int *argc, char **argv)
+{
+	int	i, n = 1;
+
+	for (i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--idle") == 0)
+			ctl.idle = true;
+		else if (strcmp(argv[i], "--top") == 0 && i + 1 < *argc)
+			ctl.top = ctl_number(argv[++i], "--top", 1,
+			    SEGMENT_ROOMS_LIMIT);
+		else if (strcmp(argv[i], "--by") == 0 && i + 1 < *argc) {
+			i++;
+			if (strcmp(argv[i], "listeners") == 0)
+				ctl.by_listeners = true;
+			else if (strcmp(argv[i], "events") != 0) {
+				fprintf(stderr, "fcometctl: --by events or "
+				    "listeners\n");
+				usage(2);
+			}
+		} else
+			argv[n++] = argv[i];
+	}
+	*argc = n;
 }
 
 /* dump ROOM [--since N]: the events the room holds, oldest first. */
@@ -687,9 +795,9 @@ cmd_send(char **argv)
 			errx(1, "memcached %s is unreachable: nothing stored",
 			    ctl.memcached);
 		if (errno == ENOSPC)
-			errx(1, "%s: room table full (%u rooms): purge is no "
-			    "help, recreate it with more --rooms", ctl.sg.name,
-			    ctl.sg.hdr->nrooms);
+			errx(1, "%s: every one of its %u rooms is in use "
+			    "(listeners or nicks): a new room waits for one",
+			    ctl.sg.name, ctl.sg.hdr->nrooms);
 		err(1, "%s: cannot store the event", ctl.sg.name);
 	}
 	o = json_object_new_object();
@@ -716,6 +824,26 @@ cmd_purge(char **argv)
 	o = json_object_new_object();
 	json_object_object_add(o, "room", json_object_new_string(argv[0]));
 	json_object_object_add(o, "purged", json_object_new_boolean(1));
+	ctl_json(o);
+}
+
+/* rm ROOM: the room goes; its listeners get a reset, its name is free. */
+static void
+cmd_rm(char **argv)
+{
+	struct json_object	*o;
+
+	ctl_open(false);
+	ctl_room(argv[0]);
+	if (segment_room_remove(&ctl.sg, argv[0]) == -1)
+		err(1, "rm %s", argv[0]);
+	if (!ctl.json) {
+		printf("removed %s\n", argv[0]);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "room", json_object_new_string(argv[0]));
+	json_object_object_add(o, "removed", json_object_new_boolean(1));
 	ctl_json(o);
 }
 
@@ -886,6 +1014,8 @@ main(int argc, char **argv)
 	}
 	if (cmd->fn == cmd_dump)
 		since_args(&argc, argv);
+	if (cmd->fn == cmd_rooms)
+		rooms_args(&argc, argv);
 	if (argc - 1 != cmd->nargs || (ctl.since_set && cmd->fn != cmd_dump)) {
 		fprintf(stderr, "fcometctl: %s: wrong arguments\n", cmd->name);
 		usage(2);

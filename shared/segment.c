@@ -23,18 +23,13 @@
 #include "log.h"
 #include "segment.h"
 
-#define ALIGN(n)	(((n) + 63) & ~(size_t)63)
+#define ALIGN(n)	(((n) + 63) & ~(uint64_t)63)
 #define LOAD(p)		__atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define STORE(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define ADD(p, v)	__atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
-#define SEGMENT_MAX_SIZE ((size_t)1 << 32)	/* 4 GiB: sizes are bounded */
+#define RELAXED(p)	__atomic_load_n((p), __ATOMIC_RELAXED)
 #define LOCK_ROUND_MS	250	/* a dead owner is noticed within 2 rounds */
 #define RATE_PROBE	8
-
-struct segment_layout {
-	uint64_t	ring;
-	size_t		rooms_off, listeners_off, windows_off, wstride, size;
-};
 
 static int	segment_name(char *, size_t, const char *, const char *,
 		    char *, size_t);
@@ -42,39 +37,95 @@ static int	segment_create(struct segment *, int, const struct segment_opts *,
 		    char *, size_t);
 static int	segment_check(struct segment *, int, const struct segment_opts *,
 		    char *, size_t);
-static void	segment_bind(struct segment *, const struct segment_layout *);
+static void	segment_bind(struct segment *);
 
-/* The ring of a room: room for the window's typical chat line, and always
- * for two of the largest events. */
-static void
-segment_layout(struct segment_layout *l, uint32_t rooms, uint32_t cap,
-    uint32_t max_text)
+static uint32_t
+pow2_at_least(uint64_t n)
 {
-	uint64_t	ring = (uint64_t)cap * 192;
+	uint32_t	p = 64;
 
-	if (ring < 2 * EVENT_JSON_MAX(max_text))
-		ring = 2 * EVENT_JSON_MAX(max_text);
-	l->ring = ALIGN(ring);
-	l->wstride = ALIGN(window_region_size(cap, l->ring));
-	l->rooms_off = ALIGN(sizeof(struct segment_hdr));
-	l->listeners_off = l->rooms_off +
-	    ALIGN((size_t)rooms * sizeof(struct segment_room));
-	l->windows_off = l->listeners_off +
-	    ALIGN((size_t)SEGMENT_SLOTS * rooms * sizeof(uint32_t));
-	l->size = l->windows_off + (size_t)rooms * l->wstride;
+	while (p < n)
+		p <<= 1;
+	return p;
 }
 
-/* Sizes a segment may have: each bounded, and the whole at most 4 GiB. */
+/*
+ * Where everything goes, into h (sizes set, the rest computed). Classes
+ * of windows: 4, 32, 256 events (those below --window), then --window.
+ * Every record has a class-0 region; of each larger class there is one
+ * region for 16, 128, 1024 rooms (at least 64 while rooms allow).
+ */
+static void
+segment_layout(struct segment_hdr *h)
+{
+	static const uint32_t	caps[] = { 4, 32, 256 }, div[] = { 1, 16, 128,
+				    1024 };
+	uint32_t		n = h->nrooms, k = 0;
+	uint64_t		off, floor = n < 64 ? n : 64;
+
+	for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++)
+		if (caps[i] < h->cap)
+			h->cls[k++].cap = caps[i];
+	h->cls[k++].cap = h->cap;
+	h->nclasses = k;
+	h->index_size = pow2_at_least(2ULL * n);
+	h->pool_size = pow2_at_least(n / 2);
+	off = ALIGN(sizeof *h);
+	h->rooms_off = off;
+	off += ALIGN((uint64_t)n * sizeof(struct segment_room));
+	h->index_off = off;
+	off += ALIGN((uint64_t)h->index_size * sizeof(uint64_t));
+	h->pool_off = off;
+	off += ALIGN((uint64_t)h->pool_size * sizeof(struct segment_presence));
+	h->listeners_off = off;
+	off += ALIGN((uint64_t)SEGMENT_SLOTS * n * sizeof(uint32_t));
+	h->busy_off = off;
+	off += ALIGN(((uint64_t)n + 63) / 64 * sizeof(uint64_t));
+	h->free_rooms_off = off;
+	off += ALIGN((uint64_t)n * sizeof(uint32_t));
+	for (uint32_t i = 0; i < k; i++) {
+		struct segment_class	*c = &h->cls[i];
+		uint64_t		 ring = (uint64_t)c->cap * 192;
+
+		if (i == k - 1 && ring < 2 * EVENT_JSON_MAX(h->max_text))
+			ring = 2 * EVENT_JSON_MAX(h->max_text);
+		c->ring = ALIGN(ring);
+		c->stride = ALIGN(window_region_size(c->cap, c->ring));
+		c->count = i == 0 ? n : (uint32_t)((n + div[i] - 1) / div[i]);
+		if (c->count < floor)
+			c->count = (uint32_t)floor;
+		c->owners_off = off;
+		off += ALIGN((uint64_t)c->count * sizeof(uint32_t));
+		c->free_off = off;
+		off += ALIGN((uint64_t)c->count * sizeof(uint32_t));
+	}
+	for (uint32_t i = 0; i < k; i++) {
+		h->cls[i].off = off;
+		off += (uint64_t)h->cls[i].count * h->cls[i].stride;
+	}
+	h->ring = h->cls[k - 1].ring;
+	h->size = off;
+}
+
+/* Sizes a segment may have, each bounded. */
 static bool
 segment_sizes_ok(uint32_t rooms, uint32_t cap, uint32_t max_text)
 {
-	struct segment_layout	l;
+	return rooms >= 1 && rooms <= SEGMENT_ROOMS_LIMIT && cap >= 1 &&
+	    cap <= 1048576 && max_text >= 1 && max_text <= EVENT_TEXT_LIMIT;
+}
 
-	if (rooms < 1 || rooms > 65536 || cap < 1 || cap > 1048576 ||
-	    max_text < 1 || max_text > EVENT_TEXT_LIMIT)
-		return false;
-	segment_layout(&l, rooms, cap, max_text);
-	return l.size <= SEGMENT_MAX_SIZE;
+/* Bytes of the segment these sizes make (0: sizes out of bounds). */
+uint64_t
+segment_size_for(uint32_t rooms, uint32_t cap, uint32_t max_text)
+{
+	struct segment_hdr	h = { .nrooms = rooms, .cap = cap,
+				    .max_text = max_text };
+
+	if (!segment_sizes_ok(rooms, cap, max_text))
+		return 0;
+	segment_layout(&h);
+	return h.size;
 }
 
 static int
@@ -95,15 +146,18 @@ segment_name(char *buf, size_t len, const char *name, const char *suffix,
 }
 
 static void
-segment_bind(struct segment *sg, const struct segment_layout *l)
+segment_bind(struct segment *sg)
 {
-	char	*base = (char *)sg->hdr;
+	struct segment_hdr	*h = sg->hdr;
+	char			*base = (char *)h;
 
-	sg->size = l->size;
-	sg->rooms = (struct segment_room *)(base + l->rooms_off);
-	sg->listeners = (uint32_t *)(base + l->listeners_off);
-	sg->windows = base + l->windows_off;
-	sg->wstride = l->wstride;
+	sg->size = h->size;
+	sg->rooms = (struct segment_room *)(base + h->rooms_off);
+	sg->index = (uint64_t *)(base + h->index_off);
+	sg->pool = (struct segment_presence *)(base + h->pool_off);
+	sg->listeners = (uint32_t *)(base + h->listeners_off);
+	sg->busy = (uint64_t *)(base + h->busy_off);
+	sg->free_rooms = (uint32_t *)(base + h->free_rooms_off);
 }
 
 /* Opens the lock; a new segment gets a new lock. */
@@ -144,28 +198,38 @@ static int
 segment_create(struct segment *sg, int fd, const struct segment_opts *o,
     char *err, size_t errlen)
 {
-	struct segment_layout	 l;
-	struct segment_hdr	*h;
-	uint32_t		 rooms = o->rooms ? o->rooms : SEGMENT_ROOMS_DEFAULT;
-	uint32_t		 cap = o->window ? o->window : SEGMENT_WINDOW_DEFAULT;
-	uint32_t		 max_text = o->max_text ? o->max_text :
-			    EVENT_TEXT_DEFAULT;
+	struct segment_hdr	 l = { 0 }, *h;
+	uint64_t		 max = o->max_size ? o->max_size :
+			    SEGMENT_MAX_DEFAULT;
 
-	if (!segment_sizes_ok(rooms, cap, max_text)) {
-		snprintf(err, errlen, "%s: --rooms 1..65536, --window 1..1048576,"
-		    " --max-text 1..%d, 4 GiB in all", sg->name,
+	l.nrooms = o->rooms ? o->rooms : SEGMENT_ROOMS_DEFAULT;
+	l.cap = o->window ? o->window : SEGMENT_WINDOW_DEFAULT;
+	l.max_text = o->max_text ? o->max_text : EVENT_TEXT_DEFAULT;
+	if (!segment_sizes_ok(l.nrooms, l.cap, l.max_text)) {
+		snprintf(err, errlen, "%s: --rooms 1..%u, --window 1..1048576,"
+		    " --max-text 1..%d", sg->name, SEGMENT_ROOMS_LIMIT,
 		    EVENT_TEXT_LIMIT);
 		errno = EINVAL;
 		return -1;
 	}
-	segment_layout(&l, rooms, cap, max_text);
+	segment_layout(&l);
+	if (l.size > max) {
+		snprintf(err, errlen, "%s: --rooms %u --window %u --max-text %u "
+		    "make a segment of %llu MiB, more than --segment-max %llu "
+		    "MiB: lower --rooms or --window, or raise --segment-max",
+		    sg->name, l.nrooms, l.cap, l.max_text,
+		    (unsigned long long)((l.size + (1 << 20) - 1) >> 20),
+		    (unsigned long long)(max >> 20));
+		errno = EFBIG;
+		return -1;
+	}
 	if (segment_own(fd, o) == -1) {
 		snprintf(err, errlen, "%s: owner: %s", sg->name, strerror(errno));
 		return -1;
 	}
 	if (ftruncate(fd, (off_t)l.size) == -1) {
-		snprintf(err, errlen, "%s: %zu bytes: %s", sg->name, l.size,
-		    strerror(errno));
+		snprintf(err, errlen, "%s: %llu bytes: %s", sg->name,
+		    (unsigned long long)l.size, strerror(errno));
 		return -1;
 	}
 	h = mmap(NULL, l.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -173,20 +237,13 @@ segment_create(struct segment *sg, int fd, const struct segment_opts *o,
 		snprintf(err, errlen, "%s: mmap: %s", sg->name, strerror(errno));
 		return -1;
 	}
+	memcpy(h, &l, sizeof l);
 	sg->hdr = h;
-	segment_bind(sg, &l);
+	segment_bind(sg);
 	h->version = SEGMENT_VERSION;
-	h->nrooms = rooms;
-	h->cap = cap;
-	h->max_text = max_text;
-	h->ring = l.ring;
-	h->size = l.size;
 	h->epoch = event_now_ms();
 	h->owner_room = -1;
-	for (uint32_t i = 0; i < rooms; i++) {
-		struct window w;
-		window_init(&w, sg->windows + i * sg->wstride, cap, l.ring);
-	}
+	rooms_init(sg);
 	if (segment_lock_open(sg, true, o) == -1) {
 		snprintf(err, errlen, "%s.lock: %s", sg->name, strerror(errno));
 		munmap(h, l.size);
@@ -196,12 +253,54 @@ segment_create(struct segment *sg, int fd, const struct segment_opts *o,
 	return 0;
 }
 
+/* The header's layout is the one its sizes make, and what the free stacks
+ * and regions say is in bounds: nothing in the file is trusted. */
+static bool
+segment_layout_ok(const struct segment *sg)
+{
+	const struct segment_hdr	*h = sg->hdr;
+	struct segment_hdr		 l = { .nrooms = h->nrooms, .cap = h->cap,
+					    .max_text = h->max_text };
+
+	segment_layout(&l);
+	if (l.size != h->size || l.ring != h->ring ||
+	    l.nclasses != h->nclasses || l.index_size != h->index_size ||
+	    l.pool_size != h->pool_size || l.rooms_off != h->rooms_off ||
+	    l.index_off != h->index_off || l.pool_off != h->pool_off ||
+	    l.listeners_off != h->listeners_off || l.busy_off != h->busy_off ||
+	    l.free_rooms_off != h->free_rooms_off ||
+	    h->nfree_rooms > h->nrooms)
+		return false;
+	for (uint32_t i = 0; i < h->nrooms && i < h->nfree_rooms; i++)
+		if (sg->free_rooms[i] >= h->nrooms)
+			return false;
+	for (uint32_t k = 0; k < l.nclasses; k++) {
+		const struct segment_class *a = &l.cls[k], *b = &h->cls[k];
+		const uint32_t *fr = (const uint32_t *)((const char *)h +
+		    a->free_off);
+		if (a->cap != b->cap || a->count != b->count ||
+		    a->ring != b->ring || a->stride != b->stride ||
+		    a->off != b->off || a->owners_off != b->owners_off ||
+		    a->free_off != b->free_off || b->nfree > b->count)
+			return false;
+		for (uint32_t i = 0; i < b->nfree; i++)
+			if (fr[i] >= b->count)
+				return false;
+		for (uint32_t r = 0; r < a->count; r++) {
+			struct window w;
+			if (window_attach(&w, (char *)h + a->off + r * a->stride,
+			    a->cap, a->ring) == -1)
+				return false;
+		}
+	}
+	return true;
+}
+
 /* Attaches to an existing segment after checking every size in it. */
 static int
 segment_check(struct segment *sg, int fd, const struct segment_opts *o,
     char *err, size_t errlen)
 {
-	struct segment_layout	 l;
 	struct segment_hdr	 h;
 	struct stat		 st;
 	const char		*short_name = sg->name + 8;	/* "/fcomet-" */
@@ -219,11 +318,9 @@ segment_check(struct segment *sg, int fd, const struct segment_opts *o,
 		usleep(10000);
 	}
 	if (tries == 100 || h.version != SEGMENT_VERSION ||
-	    !segment_sizes_ok(h.nrooms, h.cap, h.max_text))
-		goto mismatch;
-	segment_layout(&l, h.nrooms, h.cap, h.max_text);
-	if (l.size != h.size || l.ring != h.ring ||
-	    (size_t)st.st_size != l.size)
+	    !segment_sizes_ok(h.nrooms, h.cap, h.max_text) ||
+	    segment_size_for(h.nrooms, h.cap, h.max_text) != h.size ||
+	    (uint64_t)st.st_size != h.size)
 		goto mismatch;
 	if ((o->rooms && o->rooms != h.nrooms) ||
 	    (o->window && o->window != h.cap) ||
@@ -235,28 +332,25 @@ segment_check(struct segment *sg, int fd, const struct segment_opts *o,
 		errno = EINVAL;
 		return -1;
 	}
-	sg->hdr = mmap(NULL, l.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	sg->hdr = mmap(NULL, h.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (sg->hdr == MAP_FAILED) {
 		snprintf(err, errlen, "%s: mmap: %s", sg->name, strerror(errno));
 		return -1;
 	}
+	sg->size = h.size;
 	if (segment_own(fd, o) == -1) {
 		snprintf(err, errlen, "%s: owner: %s", sg->name, strerror(errno));
-		munmap(sg->hdr, l.size);
+		munmap(sg->hdr, h.size);
 		return -1;
 	}
-	segment_bind(sg, &l);
-	for (uint32_t i = 0; i < h.nrooms; i++) {
-		struct window w;
-		if (window_attach(&w, sg->windows + i * sg->wstride, h.cap,
-		    h.ring) == -1) {
-			munmap(sg->hdr, l.size);
-			goto mismatch;
-		}
+	segment_bind(sg);
+	if (!segment_layout_ok(sg)) {
+		munmap(sg->hdr, h.size);
+		goto mismatch;
 	}
 	if (segment_lock_open(sg, false, o) == -1) {
 		snprintf(err, errlen, "%s.lock: %s", sg->name, strerror(errno));
-		munmap(sg->hdr, l.size);
+		munmap(sg->hdr, h.size);
 		return -1;
 	}
 	return 0;
@@ -329,76 +423,6 @@ segment_unlink(const char *name, char *err, size_t errlen)
 	return 0;
 }
 
-void
-segment_window(const struct segment *sg, int ri, struct window *w)
-{
-	w->hdr = (struct window_hdr *)(sg->windows + (size_t)ri * sg->wstride);
-	w->idx = (struct window_idx *)(w->hdr + 1);
-	w->ring = (char *)(w->idx + sg->hdr->cap);
-}
-
-static uint32_t
-segment_hash(const char *s)
-{
-	uint32_t	h = 2166136261u;	/* FNV-1a */
-
-	while (*s != '\0')
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
-
-/* Lock-free: rooms are only ever added, each name before its used flag. */
-int
-segment_room_find(const struct segment *sg, const char *room)
-{
-	uint32_t	n = sg->hdr->nrooms, i = segment_hash(room) % n;
-
-	for (uint32_t k = 0; k < n; k++, i = (i + 1) % n) {
-		const struct segment_room *r = &sg->rooms[i];
-		if (!LOAD(&r->used))
-			return -1;
-		if (strcmp(r->name, room) == 0)
-			return (int)i;
-	}
-	return -1;
-}
-
-/* Under the lock: the room's index, created if new; ENOSPC if full. */
-static int
-segment_room_get_locked(struct segment *sg, const char *room)
-{
-	uint32_t	n = sg->hdr->nrooms, i = segment_hash(room) % n;
-
-	for (uint32_t k = 0; k < n; k++, i = (i + 1) % n) {
-		struct segment_room *r = &sg->rooms[i];
-		if (!r->used) {
-			snprintf(r->name, sizeof r->name, "%s", room);
-			STORE(&r->used, 1);
-			sg->hdr->rooms_used++;
-			return (int)i;
-		}
-		if (strcmp(r->name, room) == 0)
-			return (int)i;
-	}
-	sg->hdr->c.room_full++;
-	errno = ENOSPC;
-	return -1;
-}
-
-int
-segment_room_get(struct segment *sg, const char *room)
-{
-	int	ri;
-
-	if ((ri = segment_room_find(sg, room)) != -1)
-		return ri;
-	if (segment_lock(sg, SEGMENT_WAIT_MS) == -1)
-		return -1;
-	ri = segment_room_get_locked(sg, room);
-	segment_unlock(sg);
-	return ri;
-}
-
 static void
 deadline_in(struct timespec *ts, int ms)
 {
@@ -442,6 +466,7 @@ segment_recover(struct segment *sg, int32_t dead)
 		segment_window(sg, ri, &w);
 		window_repair(&w);
 	}
+	rooms_rebuild(sg);
 	sg->hdr->owner_room = -1;
 	sg->hdr->c.recoveries++;
 	log_warn("%s: lock owner %d died holding the lock; recovered room %d",
@@ -537,101 +562,6 @@ segment_unlock(struct segment *sg)
 	sem_post(sg->lock);
 }
 
-/* Under the lock: store ev (already encoded as body) in room ri. */
-static int64_t
-segment_store(struct segment *sg, int ri, uint32_t type, const char *body,
-    size_t len)
-{
-	struct window	w;
-	int64_t		id;
-
-	segment_window(sg, ri, &w);
-	sg->hdr->owner_room = ri;
-	id = window_append(&w, type, body, len);
-	sg->hdr->owner_room = -1;
-	if (id == -1)
-		return -1;
-	switch (type) {
-	case EVENT_JOIN:
-		sg->hdr->c.joins++;
-		break;
-	case EVENT_LEAVE:
-		sg->hdr->c.leaves++;
-		break;
-	default:
-		sg->hdr->c.sends++;
-	}
-	return id;
-}
-
-/*
- * Stores a checked event: encoded outside the lock, the lock held only to
- * find the room and copy the bytes in. Returns the id; *ts gets the time.
- */
-int64_t
-segment_publish(struct segment *sg, const struct event *ev, int64_t *ts)
-{
-	return segment_publish_wait(sg, ev, ts, SEGMENT_WAIT_MS);
-}
-
-/* The same, waiting at most wait_ms for the lock (0: not at all). */
-int64_t
-segment_publish_wait(struct segment *sg, const struct event *evin,
-    int64_t *ts, int wait_ms)
-{
-	struct event	 ev = *evin;
-	size_t		 max = EVENT_JSON_MAX(sg->hdr->max_text);
-	char		*body;
-	ssize_t		 len;
-	int64_t		 id = -1;
-	int		 ri;
-
-	if (ev.ts == 0)
-		ev.ts = event_now_ms();
-	if ((body = malloc(max)) == NULL)
-		return -1;
-	if ((len = event_encode(&ev, body, max)) == -1 ||
-	    segment_lock(sg, wait_ms) == -1)
-		goto out;
-	if ((ri = segment_room_get_locked(sg, ev.room)) != -1)
-		id = segment_store(sg, ri, ev.type, body, (size_t)len);
-	segment_unlock(sg);
-	if (id != -1) {
-		segment_notify(sg);
-		if (ts != NULL)
-			*ts = ev.ts;
-	}
-out:
-	free(body);
-	return id;
-}
-
-int
-segment_read(const struct segment *sg, int ri, uint64_t cursor,
-    struct window_out *out)
-{
-	struct window	w;
-
-	segment_window(sg, ri, &w);
-	return window_read(&w, cursor, out);
-}
-
-int
-segment_purge(struct segment *sg, int ri)
-{
-	struct window	w;
-
-	if (segment_lock(sg, SEGMENT_WAIT_MS) == -1)
-		return -1;
-	segment_window(sg, ri, &w);
-	sg->hdr->owner_room = ri;
-	window_purge(&w);
-	memset(sg->rooms[ri].presence, 0, sizeof sg->rooms[ri].presence);
-	segment_unlock(sg);
-	segment_notify(sg);
-	return 0;
-}
-
 static long
 futex(uint32_t *word, int op, uint32_t val, const struct timespec *ts)
 {
@@ -672,141 +602,6 @@ segment_wait(struct segment *sg, uint32_t seen, int timeout_ms)
 		return -1;
 	}
 	return rc == 0 ? 0 : -1;
-}
-
-static struct segment_presence *
-presence_find(struct segment_room *r, const char *nick)
-{
-	for (int i = 0; i < SEGMENT_PRESENCE; i++)
-		if (r->presence[i].nick[0] != '\0' &&
-		    strcmp(r->presence[i].nick, nick) == 0)
-			return &r->presence[i];
-	return NULL;
-}
-
-/*
- * A listener holds nick in room ri at now. Returns 1 if that made the nick
- * present (the caller stores the join), 0 if it already was, -1 on error
- * (ENOSPC: SEGMENT_PRESENCE nicks already there). Usually takes no lock.
- */
-int
-segment_presence_enter(struct segment *sg, int ri, const char *nick,
-    int64_t now, int wait_ms)
-{
-	struct segment_room	*r = &sg->rooms[ri];
-	struct segment_presence	*p;
-	int			 rc = 0;
-
-	if ((p = presence_find(r, nick)) != NULL) {
-		__atomic_store_n(&p->seen, now, __ATOMIC_RELAXED);
-		return 0;
-	}
-	if (segment_lock(sg, wait_ms) == -1)
-		return -1;
-	if ((p = presence_find(r, nick)) == NULL) {
-		for (int i = 0; i < SEGMENT_PRESENCE && p == NULL; i++)
-			if (r->presence[i].nick[0] == '\0')
-				p = &r->presence[i];
-		if (p == NULL)
-			rc = -1, errno = ENOSPC;
-		else {
-			snprintf(p->nick, sizeof p->nick, "%s", nick);
-			rc = 1;
-		}
-	}
-	if (p != NULL)
-		p->seen = now;
-	segment_unlock(sg);
-	return rc;
-}
-
-/*
- * Removes the nicks not held for grace ms and hands them back (the caller
- * stores the leaves); returns how many, at most max.
- */
-int
-segment_presence_expire(struct segment *sg, int64_t now, int64_t grace,
-    struct segment_gone *gone, int max, int wait_ms)
-{
-	int	n = 0;
-
-	for (uint32_t ri = 0; ri < sg->hdr->nrooms && n < max; ri++) {
-		struct segment_room *r = &sg->rooms[ri];
-		bool expired = false;
-
-		if (!LOAD(&r->used))
-			continue;
-		for (int i = 0; i < SEGMENT_PRESENCE && !expired; i++)
-			expired = r->presence[i].nick[0] != '\0' &&
-			    __atomic_load_n(&r->presence[i].seen,
-			    __ATOMIC_RELAXED) + grace < now;
-		if (!expired || segment_lock(sg, wait_ms) == -1)
-			continue;
-		for (int i = 0; i < SEGMENT_PRESENCE && n < max; i++) {
-			struct segment_presence *p = &r->presence[i];
-			if (p->nick[0] == '\0' || p->seen + grace >= now)
-				continue;
-			gone[n].room = (int)ri;
-			memcpy(gone[n++].nick, p->nick, sizeof p->nick);
-			p->nick[0] = '\0';
-		}
-		segment_unlock(sg);
-	}
-	return n;
-}
-
-/*
- * Stores an event another host numbered (see window_append_at); unless
- * holes is set, only if it comes right after the room's last id. With no
- * body, ids up to id are marked as never coming (window_skip).
- */
-int64_t
-segment_append_at(struct segment *sg, int ri, uint64_t id, uint32_t type,
-    const char *body, size_t len, bool holes)
-{
-	struct window	w;
-	int64_t		rc = 0;
-
-	if (segment_lock(sg, SEGMENT_WAIT_MS) == -1)
-		return -1;
-	segment_window(sg, ri, &w);
-	sg->hdr->owner_room = ri;
-	if (body == NULL) {
-		window_skip(&w, id);
-		rc = (int64_t)id;
-	}
-	else if (holes || id == w.hdr->last + 1)
-		rc = window_append_at(&w, id, type, body, len);
-	sg->hdr->owner_room = -1;
-	segment_unlock(sg);
-	if (rc > 0)
-		segment_notify(sg);
-	return rc;
-}
-
-static int
-nick_cmp(const void *a, const void *b)
-{
-	return strcmp(a, b);	/* bytes of UTF-8: code point order */
-}
-
-/* The nicks present in room ri, sorted; at most max. */
-int
-segment_who(struct segment *sg, int ri, char (*nicks)[EVENT_NICK_BYTES + 1],
-    int max)
-{
-	struct segment_room	*r = &sg->rooms[ri];
-	int			 n = 0;
-
-	if (segment_lock(sg, SEGMENT_WAIT_MS) == -1)
-		return -1;
-	for (int i = 0; i < SEGMENT_PRESENCE && n < max; i++)
-		if (r->presence[i].nick[0] != '\0')
-			memcpy(nicks[n++], r->presence[i].nick,
-			    sizeof nicks[0]);
-	segment_unlock(sg);
-	qsort(nicks, (size_t)n, sizeof nicks[0], nick_cmp);
-	return n;
 }
 
 /*
@@ -853,27 +648,73 @@ segment_rate_take(struct segment *sg, const char *addr, double rate,
 	return rc;
 }
 
+/* The room's bit in the busy map follows whether anyone listens. */
+static void
+busy_set(struct segment *sg, int ri, bool on)
+{
+	uint64_t	*word = &sg->busy[ri / 64], bit = 1ULL << (ri % 64);
+
+	if (on)
+		__atomic_or_fetch(word, bit, __ATOMIC_RELEASE);
+	else
+		__atomic_and_fetch(word, ~bit, __ATOMIC_RELEASE);
+}
+
+static void
+listeners_total(struct segment *sg, int ri, int delta)
+{
+	uint32_t	*total = &sg->rooms[ri].listeners;
+	uint32_t	 n = ADD(total, (uint32_t)delta);
+
+	if (delta > 0 && n == (uint32_t)delta)
+		busy_set(sg, ri, true);
+	else if (delta < 0 && n == 0) {
+		busy_set(sg, ri, false);
+		if (LOAD(total) > 0)	/* one came meanwhile */
+			busy_set(sg, ri, true);
+	}
+}
+
 void
 segment_listeners_add(struct segment *sg, int slot, int ri, int delta)
 {
 	ADD(&sg->listeners[(size_t)slot * sg->hdr->nrooms + ri], delta);
+	listeners_total(sg, ri, delta);
 }
 
 /* This host's listeners of room ri, over every worker slot. */
 uint32_t
 segment_listeners(const struct segment *sg, int ri)
 {
-	uint32_t	n = 0;
-
-	for (int s = 0; s < SEGMENT_SLOTS; s++)
-		n += LOAD(&sg->listeners[(size_t)s * sg->hdr->nrooms + ri]);
-	return n;
+	return LOAD(&sg->rooms[ri].listeners);
 }
 
 /* A worker died: its parked requests are gone with it. */
 void
 segment_listeners_clear(struct segment *sg, int slot)
 {
-	for (uint32_t ri = 0; ri < sg->hdr->nrooms; ri++)
-		STORE(&sg->listeners[(size_t)slot * sg->hdr->nrooms + ri], 0);
+	for (uint32_t ri = 0; ri < sg->hdr->nrooms; ri++) {
+		uint32_t *n = &sg->listeners[(size_t)slot * sg->hdr->nrooms +
+		    ri];
+		uint32_t v = RELAXED(n) ? __atomic_exchange_n(n, 0,
+		    __ATOMIC_ACQ_REL) : 0;
+		if (v != 0)
+			listeners_total(sg, (int)ri, -(int)v);
+	}
+}
+
+/* The first room at or after ri that has listeners here, or -1. */
+int
+segment_busy_next(const struct segment *sg, int ri)
+{
+	uint32_t	n = sg->hdr->nrooms;
+
+	for (uint32_t i = (uint32_t)ri; i < n; i = (i | 63) + 1) {
+		uint64_t w = LOAD(&sg->busy[i / 64]) >> (i % 64);
+		if (w != 0) {
+			i += (uint32_t)__builtin_ctzll(w);
+			return i < n ? (int)i : -1;
+		}
+	}
+	return -1;
 }

@@ -107,9 +107,8 @@ store_presence_sweep(struct store *st, int64_t now, int64_t grace)
 		n = segment_presence_expire(st->sg, now, grace, gone, 16,
 		    st->wait_ms);
 		for (int i = 0; i < n; i++) {
-			struct event ev = { EVENT_LEAVE, now,
-			    st->sg->rooms[gone[i].room].name, gone[i].nick,
-			    NULL, 0 };
+			struct event ev = { EVENT_LEAVE, now, gone[i].room,
+			    gone[i].nick, NULL, 0 };
 			if (store_publish(st, &ev, NULL) != -1)
 				left++;
 		}

@@ -41,10 +41,11 @@ window_bind(struct window *w, void *region, uint32_t cap)
 	w->ring = (char *)(w->idx + cap);
 }
 
+/* The ring's bytes are left as they are: an index entry says what is valid. */
 void
 window_init(struct window *w, void *region, uint32_t cap, uint64_t size)
 {
-	memset(region, 0, window_region_size(cap, size));
+	memset(region, 0, window_region_size(cap, 0));
 	window_bind(w, region, cap);
 	w->hdr->cap = cap;
 	w->hdr->size = size;
@@ -120,6 +121,7 @@ window_put(struct window *w, uint64_t id, uint32_t type, const char *a,
 	e->pos = h->head;
 	e->len = (uint32_t)total;
 	e->type = type;
+	e->at = w->at;
 	if (h->first > h->last)		/* was empty */
 		h->tail = h->head;
 	h->head += total;
@@ -242,6 +244,7 @@ window_read_once(const struct window *w, uint64_t cursor,
 		ev->off = (uint32_t)out->bytes;
 		ev->len = e.len;
 		ev->type = e.type;
+		ev->at = e.at;
 		out->bytes += e.len;
 		out->n++;
 	}
@@ -277,20 +280,75 @@ window_read(const struct window *w, uint64_t cursor, struct window_out *out)
 	return -1;
 }
 
-/* Empties the room: ids start again at 1, old cursors get reset. */
+/* Empties the room: ids start again at 1, old cursors get reset. A purge
+ * that a crash cut short (gen odd) is done again the same way. */
 void
 window_purge(struct window *w)
 {
 	struct window_hdr	*h = w->hdr;
+	uint32_t		 gen = h->gen | 1;
 
-	STORE(&h->gen, h->gen + 1);
+	STORE(&h->gen, gen);
 	FENCE_REL();
 	h->last = 0;
 	h->first = 1;
 	h->head = h->tail = 0;
 	h->purged++;
 	memset(w->idx, 0, h->cap * sizeof *w->idx);
-	STORE(&h->gen, h->gen + 1);
+	STORE(&h->gen, gen + 1);
+}
+
+/* Bytes a record of a body of len takes with the id put in front. */
+size_t
+window_record_len(uint64_t id, size_t len)
+{
+	char	prefix[ID_PREFIX_MAX];
+
+	return (size_t)snprintf(prefix, sizeof prefix, "{\"id\":%llu,",
+	    (unsigned long long)id) + len - 1;
+}
+
+/* Whether appending a record of total bytes would drop an event. */
+bool
+window_would_evict(const struct window *w, size_t total)
+{
+	const struct window_hdr	*h = w->hdr;
+
+	return h->first <= h->last && (h->last + 1 - h->first >= h->cap ||
+	    h->head + total - h->tail > h->size);
+}
+
+/*
+ * Fills the empty window dst with the newest events of src that fit, ids
+ * and stamps kept (a room moving to another size class). The caller holds
+ * the lock; dst has no reader yet.
+ */
+void
+window_copy(struct window *dst, const struct window *src)
+{
+	const struct window_hdr	*s = src->hdr;
+	struct window_hdr	*d = dst->hdr;
+	uint64_t		 from = s->last + 1, bytes = 0;
+
+	while (from > s->first && s->last + 1 - (from - 1) <= d->cap &&
+	    bytes + src->idx[(from - 1) % s->cap].len <= d->size)
+		bytes += src->idx[--from % s->cap].len;
+	d->purged = s->purged;
+	d->first = from;
+	d->last = from - 1;
+	for (uint64_t id = from; id <= s->last; id++) {
+		const struct window_idx	*e = &src->idx[id % s->cap];
+		uint64_t		 off = e->pos % s->size;
+		size_t			 n = e->len;
+
+		if (off + n > s->size)
+			n = (size_t)(s->size - off);
+		dst->at = e->at;
+		window_put(dst, id, e->type, src->ring + off, n, src->ring,
+		    e->len - n);
+	}
+	if (d->first > d->last)
+		d->first = d->last + 1;
 }
 
 /*

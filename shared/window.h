@@ -10,6 +10,8 @@
  * place. A reader copies, then re-reads `first`: whatever it copied below
  * the new `first` may be torn and is dropped (that is the `gap`). `gen`
  * is odd while a purge or a repair rewrites the room; readers retry then.
+ * A region may serve one room after another (segment.c's arena): it keeps
+ * counting gen, so a reader of the room before notices.
  * No syscall in here, so tests run it on malloc'ed memory.
  */
 #ifndef FCOMET_WINDOW_H
@@ -35,12 +37,15 @@ struct window_idx {		/* where the event `id` lives in the ring */
 	uint64_t	pos;	/* free-running offset */
 	uint32_t	len;
 	uint32_t	type;	/* enum event_type */
+	uint32_t	at;	/* stored at: seconds since the segment's epoch */
+	uint32_t	pad;
 };
 
 struct window {			/* a process's view of one room */
 	struct window_hdr	*hdr;
 	struct window_idx	*idx;	/* cap entries */
 	char			*ring;	/* size bytes */
+	uint32_t		 at;	/* the stamp appends get (window_idx) */
 };
 
 struct window_ev {		/* one event a read returned */
@@ -48,6 +53,7 @@ struct window_ev {		/* one event a read returned */
 	uint32_t	off;	/* into window_out.buf */
 	uint32_t	len;
 	uint32_t	type;
+	uint32_t	at;
 };
 
 struct window_out {		/* what a read returns, in caller memory */
@@ -76,6 +82,9 @@ int	window_read(const struct window *, uint64_t cursor,
 uint64_t window_last(const struct window *);
 uint64_t window_first(const struct window *);
 void	window_purge(struct window *);
+bool	window_would_evict(const struct window *, size_t);
+size_t	window_record_len(uint64_t, size_t);
+void	window_copy(struct window *, const struct window *);
 int	window_repair(struct window *);
 int	window_out_alloc(struct window_out *, uint32_t cap, uint64_t size);
 void	window_out_free(struct window_out *);

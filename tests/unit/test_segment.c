@@ -862,26 +862,258 @@ segment_files_are_private(void)
 	return 0;
 }
 
+/* Every record is free or findable by its name; free stacks and counts
+ * agree with the records (what a reclaim or a rebuild must keep). */
 static int
-segment_refuses_new_room_when_table_full(void)
+segment_consistent(struct segment *sg)
+{
+	const struct segment_hdr	*h = sg->hdr;
+	uint32_t			 live = 0;
+
+	for (uint32_t ri = 0; ri < h->nrooms; ri++) {
+		if (!segment_room_live(sg, (int)ri))
+			continue;
+		live++;
+		CHECK(segment_room_find(sg, sg->rooms[ri].name) == (int)ri);
+	}
+	CHECK(live == h->rooms_used);
+	CHECK(live + h->nfree_rooms == h->nrooms);
+	for (uint32_t k = 1; k < h->nclasses; k++) {
+		uint32_t used = 0;
+		for (uint32_t ri = 0; ri < h->nrooms; ri++)
+			used += segment_room_live(sg, (int)ri) &&
+			    sg->rooms[ri].region >> 28 == k;
+		CHECK(used + h->cls[k].nfree == h->cls[k].count);
+	}
+	return 0;
+}
+
+/*
+ * The index full: a new room takes the place of the least recently used
+ * room nobody listens to (one that never held a message first); with a
+ * listener in every room it is refused (ENOSPC, room_full), and it gets
+ * in as soon as one room has none. A reclaimed room comes back at id 1.
+ */
+static int
+segment_reclaims_least_used_room_when_full(void)
 {
 	struct segment	sg;
 	const char	*name = new_name();
 	char		err[256];
-	int		e;
+	int		e, ra, rb, rc;
 
-	CHECK(open_seg(&sg, name, 2, 16, 0, true, err, sizeof(err)) == 0);
+	CHECK(open_seg(&sg, name, 3, 16, 0, true, err, sizeof(err)) == 0);
 	CHECK(publish_text(&sg, "a", "ana", "x") == 1);
+	usleep(2000);
 	CHECK(publish_text(&sg, "b", "ana", "x") == 1);
+	CHECK(publish_text(&sg, "b", "ana", "y") == 2);
+	usleep(2000);
+	CHECK((rc = segment_room_get(&sg, "soft")) >= 0);	/* read only */
+	CHECK(publish_text(&sg, "c", "ana", "x") == 1);	/* soft goes first */
+	CHECK(segment_room_find(&sg, "soft") == -1);
+	CHECK((ra = segment_room_find(&sg, "a")) >= 0);
+	CHECK((rb = segment_room_find(&sg, "b")) >= 0);
+	CHECK(publish_text(&sg, "d", "ana", "x") == 1);	/* then the oldest */
+	CHECK(segment_room_find(&sg, "a") == -1);
+	CHECK(sg.hdr->c.reclaims == 2);
+	CHECK(segment_consistent(&sg) == 0);
+
+	rc = segment_room_find(&sg, "c");
+	CHECK(rc >= 0 && segment_room_find(&sg, "d") >= 0);
+	segment_listeners_add(&sg, 0, rb, 1);
+	segment_listeners_add(&sg, 0, rc, 1);
+	segment_listeners_add(&sg, 1, segment_room_find(&sg, "d"), 1);
 	errno = 0;
-	CHECK(publish_text(&sg, "c", "ana", "x") == -1);
+	CHECK(publish_text(&sg, "e", "ana", "x") == -1);
 	e = errno;
 	CHECK(e == ENOSPC);
 	CHECK(sg.hdr->c.room_full == 1);
-	CHECK(segment_room_find(&sg, "c") == -1);
-	CHECK(segment_room_get(&sg, "c") == -1);
-	CHECK(publish_text(&sg, "a", "ana", "y") == 2);
-	CHECK(segment_room_find(&sg, "a") != segment_room_find(&sg, "b"));
+	CHECK(segment_room_get(&sg, "e") == -1);
+	CHECK(publish_text(&sg, "b", "ana", "z") == 3);	/* rooms still work */
+
+	segment_listeners_clear(&sg, 1);	/* d's worker died */
+	CHECK(segment_listeners(&sg, rb) == 1);
+	CHECK(publish_text(&sg, "a", "ana", "again") == 1);
+	CHECK(segment_room_find(&sg, "d") == -1);
+	CHECK(segment_consistent(&sg) == 0);
+	segment_close(&sg);
+	CHECK(segment_unlink(name, err, sizeof(err)) == 0);
+	return 0;
+}
+
+/*
+ * The sweep gives back a room with no listener and no event for the TTL
+ * (a read-only room after SEGMENT_SOFT_TTL_MS), never one with a
+ * listener, and ttl 0 keeps rooms that held messages.
+ */
+static int
+segment_sweep_gives_back_idle_rooms(void)
+{
+	struct segment	sg;
+	const char	*name = new_name();
+	char		err[256];
+	int64_t		now;
+	int		rl;
+
+	CHECK(open_seg(&sg, name, 16, 16, 0, true, err, sizeof(err)) == 0);
+	CHECK(publish_text(&sg, "old", "ana", "x") == 1);
+	CHECK(publish_text(&sg, "heard", "ana", "x") == 1);
+	CHECK(segment_room_get(&sg, "soft") >= 0);
+	CHECK((rl = segment_room_find(&sg, "heard")) >= 0);
+	segment_listeners_add(&sg, 0, rl, 1);
+	now = event_now_ms();
+	CHECK(segment_sweep(&sg, now, 0, 16) == 0);
+	CHECK(segment_sweep(&sg, now + SEGMENT_SOFT_TTL_MS + 1000, 0, 16) == 1);
+	CHECK(segment_room_find(&sg, "soft") == -1);
+	CHECK(segment_sweep(&sg, now + 3000, 2000, 16) == 1);
+	CHECK(segment_room_find(&sg, "old") == -1);
+	CHECK(segment_room_find(&sg, "heard") == rl);
+	CHECK(publish_text(&sg, "old", "ana", "back") == 1);
+	CHECK(segment_consistent(&sg) == 0);
+	segment_close(&sg);
+	CHECK(segment_unlink(name, err, sizeof(err)) == 0);
+	return 0;
+}
+
+/*
+ * A room fills its windows class by class up to --window: every id held
+ * in order, texts whole; with the larger classes all taken a room keeps
+ * its class and drops its oldest; a message too large for its class takes
+ * a region back from the least recently used room (which keeps its newest
+ * events in its class 0).
+ */
+static int
+segment_moves_rooms_through_size_classes(void)
+{
+	struct segment		 sg;
+	struct window_out	 out;
+	const char		*name = new_name();
+	char			 err[256], text[64], big[1500];
+	int			 ri;
+
+	CHECK(open_seg(&sg, name, 2, 300, 0, true, err, sizeof(err)) == 0);
+	CHECK(sg.hdr->nclasses == 4 && sg.hdr->cls[3].cap == 300);
+	CHECK(window_out_alloc(&out, sg.hdr->cap, sg.hdr->ring) == 0);
+	for (int i = 1; i <= 400; i++) {
+		snprintf(text, sizeof text, "m%d", i);
+		CHECK(publish_text(&sg, "big", "ana", text) == i);
+	}
+	CHECK((ri = segment_room_find(&sg, "big")) >= 0);
+	CHECK(sg.rooms[ri].region >> 28 == 3 && sg.hdr->c.moves == 3);
+	CHECK(segment_read(&sg, ri, 0, &out) == 0);
+	CHECK(out.n == 300 && out.ev[0].id == 101 && out.last == 400);
+	for (size_t i = 0; i < out.n; i++) {
+		snprintf(text, sizeof text, "\"text\":\"m%llu\"",
+		    (unsigned long long)out.ev[i].id);
+		CHECK(out.ev[i].id == 101 + i);
+		CHECK(memmem(out.buf + out.ev[i].off, out.ev[i].len, text,
+		    strlen(text)) != NULL);
+	}
+	/* both regions of every class above 0 are taken: "two" moves into
+	 * the other three, then stays in class 3 */
+	for (int i = 1; i <= 400; i++)
+		CHECK(publish_text(&sg, "two", "ana", "x") == i);
+	CHECK(sg.hdr->c.moves == 6);
+	CHECK(segment_consistent(&sg) == 0);
+	segment_close(&sg);
+	CHECK(segment_unlink(name, err, sizeof(err)) == 0);
+
+	name = new_name();	/* 200 rooms: 64 regions of class 1, of 2 */
+	CHECK(open_seg(&sg, name, 200, 64, 0, true, err, sizeof(err)) == 0);
+	for (int r = 0; r < 200; r++) {
+		snprintf(text, sizeof text, "r%d", r);
+		for (int i = 1; i <= 40; i++)
+			CHECK(publish_text(&sg, text, "ana", "x") == i);
+	}
+	memset(big, 'b', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	CHECK(publish_text(&sg, "r199", "ana", big) == 41);
+	CHECK(sg.hdr->c.steals == 1);
+	CHECK(segment_read(&sg, segment_room_find(&sg, "r199"), 39, &out) == 0);
+	CHECK(out.n == 2 && out.ev[1].id == 41);
+	CHECK(segment_read(&sg, segment_room_find(&sg, "r64"), 0, &out) == 0);
+	CHECK(out.n >= 1 && out.last == 40 && out.ev[out.n - 1].id == 40);
+	CHECK(segment_consistent(&sg) == 0);
+	window_out_free(&out);
+	segment_close(&sg);
+	CHECK(segment_unlink(name, err, sizeof(err)) == 0);
+	return 0;
+}
+
+/*
+ * Writers killed at random moments while they churn rooms (each new room
+ * reclaims one) and grow windows: the rooms with a listener keep every id
+ * in order, the next publish takes the next id within 2 s, and the
+ * records, index and free stacks stay consistent.
+ */
+static int
+segment_survives_writers_killed_mid_reclaim(void)
+{
+	struct segment		 sg;
+	struct window_out	 out;
+	const char		*name = new_name();
+	char			 err[256];
+	unsigned int		 seed = (unsigned int)getpid();
+	uint64_t		 last[2] = { 0, 0 };
+	int			 keep[2];
+
+	CHECK(open_seg(&sg, name, 8, 64, 0, true, err, sizeof(err)) == 0);
+	CHECK(window_out_alloc(&out, sg.hdr->cap, sg.hdr->ring) == 0);
+	CHECK((keep[0] = segment_room_get(&sg, "keep0")) >= 0);
+	CHECK((keep[1] = segment_room_get(&sg, "keep1")) >= 0);
+	segment_listeners_add(&sg, 0, keep[0], 1);
+	segment_listeners_add(&sg, 0, keep[1], 1);
+	for (int round = 0; round < 40; round++) {
+		int	fds[2];
+		char	c;
+		pid_t	pid;
+
+		CHECK(pipe(fds) == 0);
+		CHECK((pid = fork()) != -1);
+		if (pid == 0) {
+			struct segment	csg;
+			char		room[32];
+
+			close(fds[0]);
+			if (open_seg(&csg, name, 0, 0, 0, false, err,
+			    sizeof(err)) == -1)
+				_exit(1);
+			for (int k = 0;; k++) {
+				snprintf(room, sizeof room, "churn%d", k % 13);
+				publish_text(&csg, room, "kid", "churn");
+				publish_text(&csg, k % 2 ? "keep1" : "keep0",
+				    "kid", "kept");
+				if (k == 0 && write(fds[1], "P", 1) != 1)
+					_exit(1);
+			}
+		}
+		close(fds[1]);
+		CHECK(read(fds[0], &c, 1) == 1);
+		close(fds[0]);
+		usleep(rand_r(&seed) % 5000);
+		CHECK(kill(pid, SIGKILL) == 0);
+		CHECK(waitpid(pid, NULL, 0) == pid);
+		for (int i = 0; i < 2; i++) {
+			double	t0 = now_s();
+			int64_t	id;
+			CHECK(segment_read(&sg, keep[i], 0, &out) == 0);
+			CHECK(out.last >= last[i] && out.n > 0);
+			for (size_t j = 1; j < out.n; j++)
+				CHECK(out.ev[j].id == out.ev[j - 1].id + 1);
+			CHECK(out.ev[out.n - 1].id == out.last);
+			id = publish_text(&sg, i ? "keep1" : "keep0", "parent",
+			    "still here");
+			CHECK(now_s() - t0 < 2.0);
+			CHECK(id == (int64_t)out.last + 1);
+			last[i] = (uint64_t)id;
+		}
+		CHECK(segment_lock(&sg, 2000) == 0);	/* a dead owner's */
+		segment_unlock(&sg);
+		CHECK(segment_consistent(&sg) == 0);
+	}
+	CHECK(segment_room_find(&sg, "keep0") == keep[0]);
+	CHECK(sg.hdr->c.reclaims > 0);
+	window_out_free(&out);
 	segment_close(&sg);
 	CHECK(segment_unlink(name, err, sizeof(err)) == 0);
 	return 0;
@@ -1138,8 +1370,14 @@ main(void)
 	static const struct check_case cases[] = {
 		{ "segment_files_are_private", segment_files_are_private },
 		{ "segment_keeps_rooms_apart", segment_keeps_rooms_apart },
-		{ "segment_refuses_new_room_when_table_full",
-		    segment_refuses_new_room_when_table_full },
+		{ "segment_reclaims_least_used_room_when_full",
+		    segment_reclaims_least_used_room_when_full },
+		{ "segment_sweep_gives_back_idle_rooms",
+		    segment_sweep_gives_back_idle_rooms },
+		{ "segment_moves_rooms_through_size_classes",
+		    segment_moves_rooms_through_size_classes },
+		{ "segment_survives_writers_killed_mid_reclaim",
+		    segment_survives_writers_killed_mid_reclaim },
 		{ "segment_purge_resets_cursors_and_restarts_ids",
 		    segment_purge_resets_cursors_and_restarts_ids },
 		{ "segment_wait_wakes_on_publish",

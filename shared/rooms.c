@@ -1,0 +1,860 @@
+/*
+ * rooms.c: what the segment holds, room by room: the records, the index
+ * that finds them, the arena their windows live in, presence and reclaim.
+ *
+ * A room is a record at a fixed index while it lives. The index is an
+ * open-addressed table of (tag << 32 | record + 1): a lookup probes at most
+ * INDEX_PROBE slots and never stops at an empty one, so a deletion just
+ * clears its slot and lock-free readers never miss a live room. A record's
+ * window is a region of one size class (its `region` word, stored in one
+ * atomic store); every record owns one region of class 0, and a room that
+ * fills it moves up to a free region of a larger class. Writers hold the
+ * lock; readers check rid and region before and after they read.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "segment.h"
+
+#define LOAD(p)		__atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define RELAXED(p)	__atomic_load_n((p), __ATOMIC_RELAXED)
+#define STORE(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define FENCE_ACQ()	__atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define CLS(w)		((w) >> 28)
+#define REG(w)		((w) & 0x0fffffffU)
+#define WORD(c, r)	((uint32_t)(c) << 28 | (uint32_t)(r))
+#define NONE		UINT32_MAX
+#define INDEX_PROBE	64
+#define POOL_PROBE	16
+#define READ_TRIES	64
+
+static uint64_t
+name_hash(const char *s, uint64_t seed)
+{
+	uint64_t	h = 14695981039346656037ULL ^ seed;	/* FNV-1a */
+
+	while (*s != '\0')
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+uint32_t
+segment_hash(const char *s)
+{
+	return (uint32_t)name_hash(s, 0);
+}
+
+static uint32_t *
+class_owners(const struct segment *sg, uint32_t k)
+{
+	return (uint32_t *)((char *)sg->hdr + sg->hdr->cls[k].owners_off);
+}
+
+static uint32_t *
+class_free(const struct segment *sg, uint32_t k)
+{
+	return (uint32_t *)((char *)sg->hdr + sg->hdr->cls[k].free_off);
+}
+
+/* The window of region word; a word out of range (a broken segment) is
+ * read as the record's own class-0 region. */
+static void
+region_bind(const struct segment *sg, int ri, uint32_t word, struct window *w)
+{
+	const struct segment_hdr	*h = sg->hdr;
+	const struct segment_class	*c;
+
+	if (CLS(word) >= h->nclasses || REG(word) >= h->cls[CLS(word)].count)
+		word = WORD(0, ri);
+	c = &h->cls[CLS(word)];
+	w->hdr = (struct window_hdr *)((char *)h + c->off +
+	    (uint64_t)REG(word) * c->stride);
+	w->idx = (struct window_idx *)(w->hdr + 1);
+	w->ring = (char *)(w->idx + c->cap);
+	w->at = 0;
+}
+
+void
+segment_window(const struct segment *sg, int ri, struct window *w)
+{
+	region_bind(sg, ri, LOAD(&sg->rooms[ri].region), w);
+}
+
+/* At creation, on zeroed memory: every region formatted, all free. */
+void
+rooms_init(struct segment *sg)
+{
+	struct segment_hdr	*h = sg->hdr;
+
+	for (uint32_t k = 0; k < h->nclasses; k++) {
+		struct segment_class	*c = &h->cls[k];
+		uint32_t		*own = class_owners(sg, k);
+		uint32_t		*fr = class_free(sg, k);
+
+		for (uint32_t r = 0; r < c->count; r++) {
+			struct window w;
+			window_init(&w, (char *)h + c->off + r * c->stride,
+			    c->cap, c->ring);
+			own[r] = k == 0 ? r : NONE;
+			if (k > 0)
+				fr[c->count - 1 - r] = r;
+		}
+		c->nfree = k == 0 ? 0 : c->count;
+	}
+	for (uint32_t ri = 0; ri < h->nrooms; ri++) {
+		sg->rooms[ri].region = WORD(0, ri);
+		sg->free_rooms[h->nrooms - 1 - ri] = ri;
+	}
+	h->nfree_rooms = h->nrooms;
+}
+
+static int
+index_lookup(const struct segment *sg, const char *name, uint64_t *ridp)
+{
+	uint64_t	hv = name_hash(name, 0);
+	uint32_t	mask = sg->hdr->index_size - 1, tag = (uint32_t)(hv >> 32);
+
+	for (uint32_t k = 0; k < INDEX_PROBE && k <= mask; k++) {
+		uint64_t			 v = LOAD(&sg->index[(hv + k) & mask]);
+		uint32_t			 ri = (uint32_t)v - 1;
+		const struct segment_room	*r;
+		uint64_t			 rid;
+
+		if (v == 0 || (uint32_t)(v >> 32) != tag ||
+		    ri >= sg->hdr->nrooms)
+			continue;
+		r = &sg->rooms[ri];
+		if ((rid = LOAD(&r->rid)) == 0 ||
+		    strncmp(r->name, name, sizeof r->name) != 0)
+			continue;
+		FENCE_ACQ();
+		if (RELAXED(&r->rid) != rid)
+			continue;
+		if (ridp != NULL)
+			*ridp = rid;
+		return (int)ri;
+	}
+	return -1;
+}
+
+/* Under the lock. */
+static int
+index_add(struct segment *sg, const char *name, uint32_t ri)
+{
+	uint64_t	hv = name_hash(name, 0);
+	uint32_t	mask = sg->hdr->index_size - 1;
+
+	for (uint32_t k = 0; k < INDEX_PROBE && k <= mask; k++) {
+		uint64_t *slot = &sg->index[(hv + k) & mask];
+		if (*slot == 0) {
+			STORE(slot, (hv >> 32) << 32 | (uint64_t)(ri + 1));
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void
+index_del(struct segment *sg, const char *name, uint32_t ri)
+{
+	uint64_t	hv = name_hash(name, 0);
+	uint64_t	v = (hv >> 32) << 32 | (uint64_t)(ri + 1);
+	uint32_t	mask = sg->hdr->index_size - 1;
+
+	for (uint32_t k = 0; k < INDEX_PROBE && k <= mask; k++)
+		if (sg->index[(hv + k) & mask] == v)
+			STORE(&sg->index[(hv + k) & mask], 0);
+}
+
+/* Lock-free: the room's record index, or -1. */
+int
+segment_room_find(const struct segment *sg, const char *room)
+{
+	return index_lookup(sg, room, NULL);
+}
+
+uint64_t
+segment_room_rid(const struct segment *sg, int ri)
+{
+	return LOAD(&sg->rooms[ri].rid);
+}
+
+bool
+segment_room_live(const struct segment *sg, int ri)
+{
+	return segment_room_rid(sg, ri) != 0;
+}
+
+/* A request for the room: it was used now (for least-recently-used). */
+void
+segment_room_touch(struct segment *sg, int ri)
+{
+	int64_t	now = event_now_ms();
+
+	if (RELAXED(&sg->rooms[ri].touched) + 1000 < now)
+		__atomic_store_n(&sg->rooms[ri].touched, now, __ATOMIC_RELAXED);
+}
+
+static void
+region_free(struct segment *sg, uint32_t word)
+{
+	struct segment_class	*c = &sg->hdr->cls[CLS(word)];
+	struct window		 w;
+
+	if (CLS(word) == 0)
+		return;
+	region_bind(sg, 0, word, &w);
+	window_purge(&w);		/* a reader still on it notices */
+	class_owners(sg, CLS(word))[REG(word)] = NONE;
+	class_free(sg, CLS(word))[c->nfree++] = REG(word);
+}
+
+static uint32_t
+region_alloc(struct segment *sg, uint32_t k, uint32_t ri)
+{
+	struct segment_class	*c = &sg->hdr->cls[k];
+	struct window		 w;
+	uint32_t		 r;
+
+	if (c->nfree == 0)
+		return NONE;
+	r = class_free(sg, k)[--c->nfree];
+	class_owners(sg, k)[r] = ri;
+	region_bind(sg, (int)ri, WORD(k, r), &w);
+	window_purge(&w);
+	return WORD(k, r);
+}
+
+/* Room ri's events go to region word (allocated, empty); the old one is
+ * given back. Readers see the new word after the copy is whole. */
+static void
+room_move(struct segment *sg, int ri, uint32_t word, struct window *w)
+{
+	struct segment_room	*r = &sg->rooms[ri];
+	uint32_t		 old = r->region;
+	struct window		 nw;
+
+	region_bind(sg, ri, word, &nw);
+	window_copy(&nw, w);
+	STORE(&r->region, word);
+	region_free(sg, old);
+	*w = nw;
+	sg->hdr->c.moves++;
+}
+
+/* Frees a region of class k from the room that used it least recently
+ * (no listeners, not ri): its newest events go back to its class 0. */
+static bool
+region_steal(struct segment *sg, uint32_t k, int ri)
+{
+	const struct segment_class	*c = &sg->hdr->cls[k];
+	uint32_t			*own = class_owners(sg, k);
+	uint32_t			 best = NONE;
+	int64_t				 oldest = INT64_MAX;
+
+	for (uint32_t i = 0; i < c->count; i++) {
+		const struct segment_room *v;
+		if (own[i] == NONE || own[i] == (uint32_t)ri)
+			continue;
+		v = &sg->rooms[own[i]];
+		if (v->listeners == 0 && v->touched < oldest)
+			oldest = v->touched, best = i;
+	}
+	if (best == NONE)
+		return false;
+	struct window	 w, c0;
+	uint32_t	 vri = own[best];
+
+	sg->hdr->owner_room = (int32_t)vri;
+	region_bind(sg, (int)vri, WORD(k, best), &w);
+	region_bind(sg, (int)vri, WORD(0, vri), &c0);
+	window_purge(&c0);
+	window_copy(&c0, &w);
+	STORE(&sg->rooms[vri].region, WORD(0, vri));
+	region_free(sg, WORD(k, best));
+	sg->hdr->owner_room = ri;
+	sg->hdr->c.steals++;
+	return true;
+}
+
+/*
+ * Before a record of total bytes goes in: a room that would drop an event
+ * moves to the next class with a free region; one whose record does not
+ * fit at all takes a region back from an idle room if none is free.
+ */
+static void
+room_grow(struct segment *sg, int ri, struct window *w, size_t total)
+{
+	const struct segment_hdr	*h = sg->hdr;
+	uint32_t			 k = CLS(sg->rooms[ri].region), word;
+	bool				 fits = total <= w->hdr->size;
+
+	if (fits && !window_would_evict(w, total))
+		return;
+	for (int pass = 0; pass < 2; pass++)
+		for (uint32_t j = k + 1; j < h->nclasses; j++) {
+			if (h->cls[j].ring < total)
+				continue;
+			if (pass == 1 && (fits || !region_steal(sg, j, ri)))
+				continue;
+			if ((word = region_alloc(sg, j, (uint32_t)ri)) != NONE) {
+				room_move(sg, ri, word, w);
+				return;
+			}
+		}
+}
+
+/* Under the lock: frees record ri, whatever it holds. */
+static void
+room_free(struct segment *sg, uint32_t ri)
+{
+	struct segment_room	*r = &sg->rooms[ri];
+	struct window		 w;
+
+	sg->hdr->owner_room = (int32_t)ri;
+	index_del(sg, r->name, ri);
+	STORE(&r->rid, 0);
+	region_free(sg, r->region);
+	STORE(&r->region, WORD(0, ri));
+	region_bind(sg, (int)ri, WORD(0, ri), &w);
+	window_purge(&w);
+	for (uint32_t s = r->nicks; s != 0; s = sg->pool[s - 1].next) {
+		sg->pool[s - 1].nick[0] = '\0';
+		STORE(&sg->pool[s - 1].room, 0);
+	}
+	r->nicks = r->present = 0;
+	sg->free_rooms[sg->hdr->nfree_rooms++] = ri;
+	sg->hdr->rooms_used--;
+	sg->hdr->c.reclaims++;
+	sg->hdr->owner_room = -1;
+}
+
+static bool
+room_idle(const struct segment_room *r, int64_t now, int64_t ttl)
+{
+	if (LOAD(&r->rid) == 0 || RELAXED(&r->listeners) != 0 ||
+	    RELAXED(&r->present) != 0)
+		return false;
+	if (r->messages == 0)
+		return RELAXED(&r->touched) + SEGMENT_SOFT_TTL_MS <= now;
+	return ttl > 0 && (r->last_event > r->created ? r->last_event :
+	    r->created) + ttl <= now;
+}
+
+/* The index is full: free the least recently used room nobody listens
+ * to, one that never held a message first. */
+static int
+room_evict(struct segment *sg)
+{
+	uint32_t	best = NONE;
+	bool		best_soft = false;
+	int64_t		oldest = INT64_MAX;
+
+	for (uint32_t ri = 0; ri < sg->hdr->nrooms; ri++) {
+		const struct segment_room *r = &sg->rooms[ri];
+		bool soft = r->messages == 0;
+		if (r->rid == 0 || r->listeners != 0 || r->present != 0)
+			continue;
+		if ((soft && !best_soft) || (soft == best_soft &&
+		    r->touched < oldest))
+			best = ri, best_soft = soft, oldest = r->touched;
+	}
+	if (best == NONE)
+		return -1;
+	room_free(sg, best);
+	return 0;
+}
+
+/* Under the lock: the room's index, created if new; ENOSPC if full. */
+static int
+room_get_locked(struct segment *sg, const char *room)
+{
+	struct segment_hdr	*h = sg->hdr;
+	struct segment_room	*r;
+	uint32_t		 ri;
+	int			 found;
+
+	if ((found = index_lookup(sg, room, NULL)) != -1)
+		return found;
+	if (h->nfree_rooms == 0 && room_evict(sg) == -1)
+		goto full;
+	ri = sg->free_rooms[--h->nfree_rooms];
+	r = &sg->rooms[ri];
+	snprintf(r->name, sizeof r->name, "%s", room);
+	r->created = r->touched = event_now_ms();
+	r->last_event = 0;
+	r->messages = 0;
+	r->nicks = r->present = 0;
+	STORE(&r->rid, ++h->serial);
+	if (index_add(sg, room, ri) == -1) {
+		STORE(&r->rid, 0);
+		sg->free_rooms[h->nfree_rooms++] = ri;
+		goto full;
+	}
+	h->rooms_used++;
+	return (int)ri;
+full:
+	h->c.room_full++;
+	errno = ENOSPC;
+	return -1;
+}
+
+int
+segment_room_get(struct segment *sg, const char *room)
+{
+	int	ri;
+
+	if ((ri = segment_room_find(sg, room)) != -1)
+		return ri;
+	if (segment_lock(sg, SEGMENT_WAIT_MS) == -1)
+		return -1;
+	ri = room_get_locked(sg, room);
+	segment_unlock(sg);
+	return ri;
+}
+
+/* fcometctl rm: the room goes, listeners or not (they get reset). */
+int
+segment_room_remove(struct segment *sg, const char *room)
+{
+	int	ri;
+
+	if (segment_lock(sg, SEGMENT_WAIT_MS) == -1)
+		return -1;
+	if ((ri = index_lookup(sg, room, NULL)) != -1) {
+		room_free(sg, (uint32_t)ri);
+		sg->hdr->c.reclaims--;	/* removed, not reclaimed */
+	}
+	segment_unlock(sg);
+	if (ri == -1)
+		return errno = ENOENT, -1;
+	segment_notify(sg);
+	return 0;
+}
+
+/*
+ * Gives back the idle rooms among the next max records: no listener, no
+ * nick, and no event for ttl ms (never a message: SEGMENT_SOFT_TTL_MS
+ * unused). Returns how many.
+ */
+int
+segment_sweep(struct segment *sg, int64_t now, int64_t ttl, int max)
+{
+	uint32_t	n = sg->hdr->nrooms, from;
+	int		freed = 0;
+	bool		locked = false;
+
+	from = __atomic_fetch_add(&sg->hdr->sweep, (uint32_t)max,
+	    __ATOMIC_RELAXED) % n;
+	for (int i = 0; i < max && (uint32_t)i < n; i++) {
+		uint32_t ri = (from + (uint32_t)i) % n;
+		if (!room_idle(&sg->rooms[ri], now, ttl))
+			continue;
+		if (!locked && segment_lock(sg, SEGMENT_WAIT_MS) == -1)
+			break;
+		locked = true;
+		if (room_idle(&sg->rooms[ri], now, ttl)) {
+			room_free(sg, ri);
+			freed++;
+		}
+	}
+	if (locked)
+		segment_unlock(sg);
+	return freed;
+}
+
+static uint32_t
+stamp(const struct segment *sg, int64_t ts)
+{
+	int64_t	s = (ts - sg->hdr->epoch) / 1000;
+
+	return s < 0 ? 0 : s > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+}
+
+/*
+ * Under the lock: stores the record body (JSON without id) in room ri as
+ * id (0: the next one), growing the room's window first if it is full.
+ */
+static int64_t
+room_append(struct segment *sg, int ri, uint64_t id, uint32_t type,
+    const char *body, size_t len, int64_t ts)
+{
+	struct segment_room	*r = &sg->rooms[ri];
+	struct window		 w;
+	int64_t			 rc;
+
+	segment_window(sg, ri, &w);
+	if (id == 0)
+		id = w.hdr->last + 1;
+	sg->hdr->owner_room = ri;
+	room_grow(sg, ri, &w, window_record_len(id, len));
+	w.at = stamp(sg, ts);
+	rc = window_append_at(&w, id, type, body, len);
+	sg->hdr->owner_room = -1;
+	if (rc <= 0) {
+		if (rc == -1 && errno == EMSGSIZE)
+			errno = ENOSPC;	/* the arena has no region for it */
+		return rc;
+	}
+	r->last_event = ts;
+	switch (type) {
+	case EVENT_JOIN:
+		sg->hdr->c.joins++;
+		break;
+	case EVENT_LEAVE:
+		sg->hdr->c.leaves++;
+		break;
+	case EVENT_MESSAGE:
+		r->messages++;
+		sg->hdr->c.sends++;
+		break;
+	default:
+		sg->hdr->c.sends++;
+	}
+	return rc;
+}
+
+int64_t
+segment_publish(struct segment *sg, const struct event *ev, int64_t *ts)
+{
+	return segment_publish_wait(sg, ev, ts, SEGMENT_WAIT_MS);
+}
+
+/*
+ * Stores a checked event: encoded outside the lock, the lock held only to
+ * find the room and copy the bytes in. Waits at most wait_ms for the lock
+ * (0: not at all). Returns the id; *ts gets the time.
+ */
+int64_t
+segment_publish_wait(struct segment *sg, const struct event *evin,
+    int64_t *ts, int wait_ms)
+{
+	struct event	 ev = *evin;
+	size_t		 max = EVENT_JSON_MAX(sg->hdr->max_text);
+	char		*body;
+	ssize_t		 len;
+	int64_t		 id = -1;
+	int		 ri;
+
+	if (ev.ts == 0)
+		ev.ts = event_now_ms();
+	if ((body = malloc(max)) == NULL)
+		return -1;
+	if ((len = event_encode(&ev, body, max)) == -1 ||
+	    segment_lock(sg, wait_ms) == -1)
+		goto out;
+	if ((ri = room_get_locked(sg, ev.room)) != -1)
+		id = room_append(sg, ri, 0, ev.type, body, (size_t)len, ev.ts);
+	segment_unlock(sg);
+	if (id != -1) {
+		segment_notify(sg);
+		if (ts != NULL)
+			*ts = ev.ts;
+	}
+out:
+	free(body);
+	return id;
+}
+
+/*
+ * Stores an event another host numbered (see window_append_at); unless
+ * holes is set, only if it comes right after the room's last id. With no
+ * body, ids up to id are marked as never coming (window_skip).
+ */
+int64_t
+segment_append_at(struct segment *sg, int ri, uint64_t id, uint32_t type,
+    const char *body, size_t len, bool holes)
+{
+	struct window	w;
+	int64_t		rc = 0;
+
+	if (segment_lock(sg, SEGMENT_WAIT_MS) == -1)
+		return -1;
+	segment_window(sg, ri, &w);
+	if (body == NULL) {
+		sg->hdr->owner_room = ri;
+		window_skip(&w, id);
+		sg->hdr->owner_room = -1;
+		rc = (int64_t)id;
+	} else if (holes || id == w.hdr->last + 1)
+		rc = room_append(sg, ri, id, type, body, len, event_now_ms());
+	segment_unlock(sg);
+	if (rc > 0)
+		segment_notify(sg);
+	return rc;
+}
+
+/* Events older than --history-ttl are not served: as if evicted. */
+static void
+history_cut(const struct segment *sg, struct window_out *out)
+{
+	int64_t	min = event_now_ms() - sg->history_ms;
+	size_t	keep = 0;
+
+	if (min <= sg->hdr->epoch)
+		return;
+	while (keep < out->n && out->ev[keep].at < stamp(sg, min))
+		keep++;
+	if (keep == 0)
+		return;
+	memmove(out->ev, out->ev + keep, (out->n - keep) * sizeof *out->ev);
+	out->n -= keep;
+	out->gap = !out->reset;
+}
+
+/* Lock-free; a room freed meanwhile reads as empty (old cursors: reset). */
+int
+segment_read(const struct segment *sg, int ri, uint64_t cursor,
+    struct window_out *out)
+{
+	const struct segment_room	*r = &sg->rooms[ri];
+
+	for (int i = 0; i < READ_TRIES; i++) {
+		uint64_t	rid = LOAD(&r->rid);
+		uint32_t	word = LOAD(&r->region);
+		struct window	w;
+
+		region_bind(sg, ri, word, &w);
+		if (window_read(&w, cursor, out) == -1)
+			return -1;
+		FENCE_ACQ();
+		if (RELAXED(&r->region) != word || RELAXED(&r->rid) != rid)
+			continue;	/* moved or freed while we read */
+		if (sg->history_ms > 0)
+			history_cut(sg, out);
+		return 0;
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+int
+segment_purge(struct segment *sg, int ri)
+{
+	struct segment_room	*r = &sg->rooms[ri];
+	struct window		 w;
+
+	if (segment_lock(sg, SEGMENT_WAIT_MS) == -1)
+		return -1;
+	segment_window(sg, ri, &w);
+	sg->hdr->owner_room = ri;
+	window_purge(&w);
+	for (uint32_t s = r->nicks; s != 0; s = sg->pool[s - 1].next) {
+		sg->pool[s - 1].nick[0] = '\0';
+		STORE(&sg->pool[s - 1].room, 0);
+	}
+	r->nicks = r->present = 0;
+	segment_unlock(sg);
+	segment_notify(sg);
+	return 0;
+}
+
+static uint32_t
+pool_slot(const struct segment *sg, int ri, const char *nick, uint32_t k)
+{
+	return (uint32_t)(name_hash(nick, (uint64_t)ri * 0x9e3779b97f4a7c15ULL)
+	    + k) & (sg->hdr->pool_size - 1);
+}
+
+static struct segment_presence *
+presence_find(const struct segment *sg, int ri, const char *nick)
+{
+	for (uint32_t k = 0; k < POOL_PROBE && k < sg->hdr->pool_size; k++) {
+		struct segment_presence *p = &sg->pool[pool_slot(sg, ri, nick,
+		    k)];
+		if (LOAD(&p->room) == (uint32_t)ri + 1 &&
+		    strncmp(p->nick, nick, sizeof p->nick) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+/*
+ * A listener holds nick in room ri at now. Returns 1 if that made the nick
+ * present (the caller stores the join), 0 if it already was, -1 on error
+ * (ENOSPC: SEGMENT_PRESENCE nicks already there, or the pool full).
+ * Usually takes no lock.
+ */
+int
+segment_presence_enter(struct segment *sg, int ri, const char *nick,
+    int64_t now, int wait_ms)
+{
+	struct segment_room	*r = &sg->rooms[ri];
+	struct segment_presence	*p;
+	int			 rc = 0;
+
+	if ((p = presence_find(sg, ri, nick)) != NULL) {
+		__atomic_store_n(&p->seen, now, __ATOMIC_RELAXED);
+		return 0;
+	}
+	if (segment_lock(sg, wait_ms) == -1)
+		return -1;
+	if ((p = presence_find(sg, ri, nick)) == NULL &&
+	    r->rid != 0 && r->present < SEGMENT_PRESENCE) {
+		for (uint32_t k = 0; k < POOL_PROBE && p == NULL; k++) {
+			uint32_t s = pool_slot(sg, ri, nick, k);
+			if (sg->pool[s].room != 0)
+				continue;
+			p = &sg->pool[s];
+			snprintf(p->nick, sizeof p->nick, "%s", nick);
+			p->next = r->nicks;
+			r->nicks = s + 1;
+			r->present++;
+			STORE(&p->room, (uint32_t)ri + 1);
+			rc = 1;
+		}
+	}
+	if (p != NULL)
+		p->seen = now;
+	else
+		rc = -1, errno = ENOSPC;
+	segment_unlock(sg);
+	return rc;
+}
+
+/* Under the lock: takes the nicks of room ri not held for grace ms. */
+static int
+presence_expire_room(struct segment *sg, uint32_t ri, int64_t now,
+    int64_t grace, struct segment_gone *gone, int max)
+{
+	struct segment_room	*r = &sg->rooms[ri];
+	uint32_t		*link = &r->nicks;
+	int			 n = 0;
+
+	while (*link != 0 && n < max) {
+		struct segment_presence *p = &sg->pool[*link - 1];
+		if (p->seen + grace >= now) {
+			link = &p->next;
+			continue;
+		}
+		memcpy(gone[n].room, r->name, sizeof gone[n].room);
+		memcpy(gone[n++].nick, p->nick, sizeof p->nick);
+		*link = p->next;
+		p->nick[0] = '\0';
+		STORE(&p->room, 0);
+		r->present--;
+	}
+	return n;
+}
+
+/*
+ * Removes the nicks not held for grace ms and hands them back (the caller
+ * stores the leaves); returns how many, at most max.
+ */
+int
+segment_presence_expire(struct segment *sg, int64_t now, int64_t grace,
+    struct segment_gone *gone, int max, int wait_ms)
+{
+	int	n = 0;
+
+	for (uint32_t s = 0; s < sg->hdr->pool_size && n < max; s++) {
+		struct segment_presence	*p = &sg->pool[s];
+		uint32_t		 room = LOAD(&p->room);
+
+		if (room == 0 || room > sg->hdr->nrooms || RELAXED(&p->seen) +
+		    grace >= now || segment_lock(sg, wait_ms) == -1)
+			continue;
+		n += presence_expire_room(sg, room - 1, now, grace, gone + n,
+		    max - n);
+		segment_unlock(sg);
+	}
+	return n;
+}
+
+static int
+nick_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);	/* bytes of UTF-8: code point order */
+}
+
+/* The nicks present in room ri, sorted; at most max. */
+int
+segment_who(struct segment *sg, int ri, char (*nicks)[EVENT_NICK_BYTES + 1],
+    int max)
+{
+	int	n = 0;
+
+	if (segment_lock(sg, SEGMENT_WAIT_MS) == -1)
+		return -1;
+	for (uint32_t s = sg->rooms[ri].nicks; s != 0 && n < max;
+	    s = sg->pool[s - 1].next)
+		memcpy(nicks[n++], sg->pool[s - 1].nick, sizeof nicks[0]);
+	segment_unlock(sg);
+	qsort(nicks, (size_t)n, sizeof nicks[0], nick_cmp);
+	return n;
+}
+
+/*
+ * After a writer died holding the lock (its room's window is repaired
+ * already): everything else is derived again from the records, so a
+ * half-done create, move or reclaim leaves nothing dangling.
+ */
+void
+rooms_rebuild(struct segment *sg)
+{
+	struct segment_hdr	*h = sg->hdr;
+
+	for (uint32_t k = 1; k < h->nclasses; k++)
+		for (uint32_t r = 0; r < h->cls[k].count; r++)
+			class_owners(sg, k)[r] = NONE;
+	memset(sg->index, 0, (size_t)h->index_size * sizeof *sg->index);
+	h->rooms_used = h->nfree_rooms = 0;
+	for (uint32_t ri = 0; ri < h->nrooms; ri++) {
+		struct segment_room	*r = &sg->rooms[ri];
+		uint32_t		 w = r->region, k = CLS(w);
+		uint32_t		 listeners = 0;
+
+		for (int s = 0; s < SEGMENT_SLOTS; s++)
+			listeners += sg->listeners[(size_t)s * h->nrooms + ri];
+		r->listeners = listeners;
+		r->name[EVENT_ROOM_MAX] = '\0';
+		r->nicks = r->present = 0;
+		if (k >= h->nclasses || REG(w) >= h->cls[k].count ||
+		    (k == 0 && REG(w) != ri) ||
+		    (k > 0 && class_owners(sg, k)[REG(w)] != NONE)) {
+			struct window c0;	/* what it held is lost */
+			r->region = WORD(0, ri);
+			region_bind(sg, (int)ri, r->region, &c0);
+			window_purge(&c0);
+		} else if (k > 0)
+			class_owners(sg, k)[REG(w)] = ri;
+		if (r->rid != 0 && index_lookup(sg, r->name, NULL) == -1 &&
+		    index_add(sg, r->name, ri) == 0)
+			h->rooms_used++;
+		else if (r->rid != 0) {		/* a twin, or no slot */
+			r->rid = 0;
+			if (CLS(r->region) > 0)
+				class_owners(sg, CLS(r->region))[REG(r->region)]
+				    = NONE;
+			r->region = WORD(0, ri);
+		}
+	}
+	for (uint32_t ri = h->nrooms; ri-- > 0;)
+		if (sg->rooms[ri].rid == 0)
+			sg->free_rooms[h->nfree_rooms++] = ri;
+	for (uint32_t k = 1; k < h->nclasses; k++) {
+		h->cls[k].nfree = 0;
+		for (uint32_t r = h->cls[k].count; r-- > 0;)
+			if (class_owners(sg, k)[r] == NONE)
+				class_free(sg, k)[h->cls[k].nfree++] = r;
+	}
+	for (uint32_t s = 0; s < h->pool_size; s++) {
+		struct segment_presence	*p = &sg->pool[s];
+		struct segment_room	*r;
+
+		if (p->room == 0)
+			continue;
+		r = p->room <= h->nrooms ? &sg->rooms[p->room - 1] : NULL;
+		if (r == NULL || r->rid == 0 || r->present >= SEGMENT_PRESENCE) {
+			p->room = 0;
+			continue;
+		}
+		p->nick[EVENT_NICK_BYTES] = '\0';
+		p->next = r->nicks;
+		r->nicks = s + 1;
+		r->present++;
+	}
+}

@@ -571,7 +571,9 @@ h_status(struct route_ctx *ctx, struct request *r)
 	    "\"rooms\":%llu,\"events\":%llu,\"segment\":\"%s\","
 	    "\"rooms_total\":%u,\"window\":%u,\"sends\":%llu,\"joins\":%llu,"
 	    "\"leaves\":%llu,\"rate_limited\":%llu,\"lock_timeouts\":%llu,"
-	    "\"recoveries\":%llu,\"room_full\":%llu", PACKAGE_VERSION,
+	    "\"recoveries\":%llu,\"room_full\":%llu,\"rooms_limited\":%llu,"
+	    "\"reclaims\":%llu,\"rooms_used\":%u,\"segment_bytes\":%llu",
+	    PACKAGE_VERSION,
 	    store_kind(ctx->st),
 	    (long long)((event_now_ms() - opt.started) / 1000), opt.workers,
 	    (unsigned long long)listeners, (unsigned long long)rooms,
@@ -581,7 +583,10 @@ h_status(struct route_ctx *ctx, struct request *r)
 	    (unsigned long long)h->c.rate_limited,
 	    (unsigned long long)h->c.lock_timeouts,
 	    (unsigned long long)h->c.recoveries,
-	    (unsigned long long)h->c.room_full);
+	    (unsigned long long)h->c.room_full,
+	    (unsigned long long)h->c.rooms_limited,
+	    (unsigned long long)h->c.reclaims, h->rooms_used,
+	    (unsigned long long)h->size);
 	if (opt.memcached != NULL)
 		buf_printf(&b, ",\"memcached\":%s,\"relay_lag_ms\":%llu,"
 		    "\"relayed\":%llu,\"holes\":%llu,\"mc_errors\":%llu",

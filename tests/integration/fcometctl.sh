@@ -126,7 +126,8 @@ ctl send other ana hi >/dev/null
 run --name "$NAME" stat
 grep -q "^segment  *\/fcomet-$NAME\$" "$T/out" &&
     grep -q '^events  *6 stored' "$T/out" &&
-    grep -q '^rooms  *2 used of 256' "$T/out" &&
+    grep -q '^rooms  *2 used of 100000' "$T/out" &&
+    grep -q '^arena  *4 events, ring  *768 bytes: 2 of 100000 regions used' "$T/out" &&
     grep -q '^window  *64 events' "$T/out" && grep -q '^lock  *free' "$T/out" &&
     pass "stat shows name, events, rooms, window, lock" ||
     fail "stat shows name, events, rooms, window, lock" "$OUT"
@@ -134,13 +135,16 @@ run --name "$NAME" --json stat
 echo "$OUT" | pyjson "import json,sys
 d = json.loads(sys.stdin.read())
 assert d['segment'] == '/fcomet-$NAME' and d['events'] == 6, d
-assert d['rooms_used'] == 2 and d['rooms'] == 256 and d['window'] == 64
-assert d['version'] == 1 and d['lock_owner'] == 0 and d['max_text'] == 2000
+assert d['rooms_used'] == 2 and d['rooms'] == 100000 and d['window'] == 64
+assert d['version'] == 2 and d['lock_owner'] == 0 and d['max_text'] == 2000
+assert [a['window'] for a in d['arena']] == [4, 32, 64], d['arena']
+assert d['arena'][0]['used'] == 2 and d['arena'][1]['used'] == 1
+assert d['size'] < 256 << 20 and d['counters']['moves'] == 1
 assert d['counters']['sends'] == 6 and d['epoch'] > 1.5e12
 print('ok')" && pass "stat --json is one object with the same figures" ||
     fail "stat --json is one object with the same figures" "$OUT"
 run --name "$NAME" rooms
-grep -Eq '^lobby +1 +5 +5 +0$' "$T/out" && grep -Eq '^other +1 +1 +1 +0$' "$T/out" &&
+grep -Eq '^lobby +1 +5 +5 +0 +[0-9]+$' "$T/out" && grep -Eq '^other +1 +1 +1 +0 +[0-9]+$' "$T/out" &&
     pass "rooms shows first, last and held per room" ||
     fail "rooms shows first, last and held per room" "$OUT"
 run --name "$NAME" --json rooms
@@ -150,6 +154,28 @@ assert [r["room"] for r in rs] == ["lobby", "other"], rs
 assert rs[0]["first"] == 1 and rs[0]["last"] == 5 and rs[0]["held"] == 5
 print("ok")' && pass "rooms --json is one object a room, sorted" ||
     fail "rooms --json is one object a room, sorted" "$OUT"
+run --name "$NAME" --json rooms --top 1
+echo "$OUT" | pyjson 'import json,sys
+rs = [json.loads(l) for l in sys.stdin.read().splitlines()]
+assert [r["room"] for r in rs] == ["lobby"], rs
+print("ok")' && pass "rooms --top 1: the room with most events" ||
+    fail "rooms --top 1: the room with most events" "$OUT"
+run --name "$NAME" --json rooms --idle
+[ "$RC" = 0 ] && [ "$(grep -c '"idle_s"' "$T/out")" = 2 ] &&
+    pass "rooms --idle: rooms nobody listens to, with their idle time" ||
+    fail "rooms --idle: rooms nobody listens to, with their idle time" "$OUT $ERR"
+ctl send gone ana "x" >/dev/null
+run --name "$NAME" rm gone
+rmrc=$RC rmout=$OUT
+run --name "$NAME" dump gone
+[ "$rmrc" = 0 ] && [ "$rmout" = "removed gone" ] && [ "$RC" = 1 ] &&
+    [ "$(held lobby)" = 5 ] && pass "rm removes one room, the others stay" ||
+    fail "rm removes one room, the others stay" "rm $rmrc $rmout; dump $RC $ERR"
+expect "rm of a room not there fails (exit 1)" 1 "no room" --name "$NAME" rm gone
+ctl send gone ana again | grep -q '^{"id":1,' &&
+    pass "rm: the room's name starts again at id 1" ||
+    fail "rm: the room's name starts again at id 1" "$(ctl --json dump gone)"
+ctl rm gone >/dev/null
 run --name "$NAME" dump lobby
 [ "$(wc -l <"$T/out")" = 5 ] && grep -q '<ana> hola$' "$T/out" &&
     grep -qF '<bo> two\nlines\tand "quotes" <b>x</b> ñ' "$T/out" &&

@@ -368,7 +368,7 @@ segment_publishes_contiguous_ids_across_processes(void)
 	int			 ri, w, i, st, ok = 1;
 	uint64_t		 seen = 0, id;
 
-	CHECK(open_seg(&sg, name, 0, 0, 0, true, err, sizeof(err)) == 0);
+	CHECK(open_seg(&sg, name, 16, 0, 0, true, err, sizeof(err)) == 0);
 	CHECK(sg.hdr->cap == SEGMENT_WINDOW_DEFAULT);
 	CHECK((ri = segment_room_get(&sg, "lobby")) >= 0);
 	c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE,
@@ -1097,6 +1097,12 @@ segment_survives_writers_killed_mid_reclaim(void)
 			double	t0 = now_s();
 			int64_t	id;
 			CHECK(segment_read(&sg, keep[i], 0, &out) == 0);
+			if (out.last < last[i] || out.n == 0)
+				fprintf(stderr, "round %d room %d: last %llu, "
+				    "was %llu, %zu events, region %#x, owner %d\n",
+				    round, i, (unsigned long long)out.last,
+				    (unsigned long long)last[i], out.n,
+				    sg.rooms[keep[i]].region, sg.hdr->owner_room);
 			CHECK(out.last >= last[i] && out.n > 0);
 			for (size_t j = 1; j < out.n; j++)
 				CHECK(out.ev[j].id == out.ev[j - 1].id + 1);

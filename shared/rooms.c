@@ -374,6 +374,7 @@ room_get_locked(struct segment *sg, const char *room)
 {
 	struct segment_hdr	*h = sg->hdr;
 	struct segment_room	*r;
+	struct window		 w;
 	uint32_t		 ri;
 	int			 found;
 
@@ -383,6 +384,11 @@ room_get_locked(struct segment *sg, const char *room)
 		goto full;
 	ri = sg->free_rooms[--h->nfree_rooms];
 	r = &sg->rooms[ri];
+	/* A writer that died freeing this record may have left events in
+	 * its window: a new room starts empty, at id 1. */
+	STORE(&r->region, WORD(0, ri));
+	region_bind(sg, (int)ri, r->region, &w);
+	window_purge(&w);
 	snprintf(r->name, sizeof r->name, "%s", room);
 	r->created = r->touched = event_now_ms();
 	r->last_event = 0;
@@ -812,6 +818,10 @@ rooms_rebuild(struct segment *sg)
 		r->listeners = listeners;
 		r->name[EVENT_ROOM_MAX] = '\0';
 		r->nicks = r->present = 0;
+		if (r->rid == 0) {	/* free, or died freeing: no region */
+			r->region = WORD(0, ri);
+			continue;
+		}
 		if (k >= h->nclasses || REG(w) >= h->cls[k].count ||
 		    (k == 0 && REG(w) != ri) ||
 		    (k > 0 && class_owners(sg, k)[REG(w)] != NONE)) {
@@ -821,10 +831,10 @@ rooms_rebuild(struct segment *sg)
 			window_purge(&c0);
 		} else if (k > 0)
 			class_owners(sg, k)[REG(w)] = ri;
-		if (r->rid != 0 && index_lookup(sg, r->name, NULL) == -1 &&
+		if (index_lookup(sg, r->name, NULL) == -1 &&
 		    index_add(sg, r->name, ri) == 0)
 			h->rooms_used++;
-		else if (r->rid != 0) {		/* a twin, or no slot */
+		else {				/* a twin, or no slot */
 			r->rid = 0;
 			if (CLS(r->region) > 0)
 				class_owners(sg, CLS(r->region))[REG(r->region)]

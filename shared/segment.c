@@ -254,9 +254,10 @@ segment_create(struct segment *sg, int fd, const struct segment_opts *o,
 }
 
 /* The header's layout is the one its sizes make, and what the free stacks
- * and regions say is in bounds: nothing in the file is trusted. */
+ * and regions say is in bounds: nothing in the file is trusted. Binds sg
+ * to the parts once their offsets are known to be right. */
 static bool
-segment_layout_ok(const struct segment *sg)
+segment_layout_ok(struct segment *sg)
 {
 	const struct segment_hdr	*h = sg->hdr;
 	struct segment_hdr		 l = { .nrooms = h->nrooms, .cap = h->cap,
@@ -271,6 +272,7 @@ segment_layout_ok(const struct segment *sg)
 	    l.free_rooms_off != h->free_rooms_off ||
 	    h->nfree_rooms > h->nrooms)
 		return false;
+	segment_bind(sg);	/* the offsets are the layout's: in the file */
 	for (uint32_t i = 0; i < h->nrooms && i < h->nfree_rooms; i++)
 		if (sg->free_rooms[i] >= h->nrooms)
 			return false;
@@ -343,7 +345,6 @@ segment_check(struct segment *sg, int fd, const struct segment_opts *o,
 		munmap(sg->hdr, h.size);
 		return -1;
 	}
-	segment_bind(sg);
 	if (!segment_layout_ok(sg)) {
 		munmap(sg->hdr, h.size);
 		goto mismatch;

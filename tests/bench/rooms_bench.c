@@ -9,6 +9,10 @@
  * listen (segment_read of a hot room from its last id but one). Prints
  * the best operations a second of each and the ratio 10 rooms / 100,000
  * rooms. Exit 1 if an operation fails.
+ *
+ * rooms_bench --fill NAME N: store a message in each of N rooms idle0 ...
+ * of the running fcomet's segment NAME, as a send would (tests/bench/run
+ * --rooms fills the segment so before each case).
  */
 #include <err.h>
 #include <stdio.h>
@@ -76,6 +80,25 @@ run(struct segment *sg, int op, double secs, struct window_out *out)
 	return (double)n / t;
 }
 
+static int
+fill(const char *name, long n)
+{
+	struct segment_opts	o = { .name = name };
+	struct segment		sg;
+	char			why[256], room[32];
+
+	if (segment_open(&sg, &o, why, sizeof why) == -1)
+		errx(1, "%s", why);
+	for (long i = 0; i < n; i++) {
+		snprintf(room, sizeof room, "idle%ld", i);
+		publish(&sg, room);
+	}
+	printf("# %s: %u rooms in a segment of %.1f MiB\n", name,
+	    sg.hdr->rooms_used, (double)sg.hdr->size / (1 << 20));
+	segment_close(&sg);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -87,6 +110,8 @@ main(int argc, char **argv)
 	struct segment		 sg[2];
 	struct window_out	 out;
 
+	if (argc == 4 && strcmp(argv[1], "--fill") == 0)
+		return fill(argv[2], atol(argv[3]));
 	for (int s = 0; s < 2; s++) {
 		struct segment_opts	o = { .name = name[s], .create = true };
 

@@ -16,8 +16,12 @@
  * counted before we began, so nothing else may come or go on that responder
  * meanwhile (run_listeners starts a fresh one per case).
  *
- * Responder memory: VmRSS of the --pids processes before connecting, once
- * all are parked, and at the end; (parked - idle) / L is the figure.
+ * Responder memory: the resident memory of the --pids processes, less
+ * what of it is shared memory (RssAnon + RssFile: fcomet's segment, or
+ * nchan's shared zone, is a fixed size, counted once as such, not once a
+ * process nor as what a listener takes when a sweep touches its pages),
+ * before connecting, once all are parked, and at the end;
+ * (parked - idle) / L is the figure.
  *
  * One thread, epoll, libc only. Every loop is bounded by --max-seconds.
  * It needs one descriptor per listener: more than the hard RLIMIT_NOFILE
@@ -203,7 +207,8 @@ grow(char **p, size_t *cap, size_t need)
 	*cap = c;
 }
 
-/* VmRSS of a process in KB, -1 if it is gone. */
+/* Resident memory of a process but shared memory (RssAnon + RssFile) in
+ * KB, -1 if it is gone. */
 static long
 rss_kb(pid_t pid)
 {
@@ -215,10 +220,9 @@ rss_kb(pid_t pid)
 	if ((f = fopen(path, "r")) == NULL)
 		return -1;
 	while (fgets(line, sizeof line, f) != NULL)
-		if (strncmp(line, "VmRSS:", 6) == 0) {
-			kb = strtol(line + 6, NULL, 10);
-			break;
-		}
+		if (strncmp(line, "RssAnon:", 8) == 0 ||
+		    strncmp(line, "RssFile:", 8) == 0)
+			kb = (kb < 0 ? 0 : kb) + strtol(line + 8, NULL, 10);
 	fclose(f);
 	return kb;
 }

@@ -30,7 +30,12 @@ struct options {
 	int		 ping;		/* s */
 	int		 grace;		/* s */
 	int		 lifetime;	/* s, of a stream */
-	bool		 trust_remote_user;
+	int		 auth;		/* enum auth_mode */
+	const char	*token_key;	/* file */
+	const char	*token_alg;	/* HS256, RS256, ES256 */
+	const char	*private;	/* room patterns that need a token */
+	const char	*allow_origin;	/* origins that may write too */
+	int		 max_listeners_addr;	/* parked per address, 0: off */
 	const char	*memcached;	/* servers, or NULL: the shm store */
 	const char	*mc_prefix;	/* of memcached keys */
 	const char	*user;		/* run as, when started as root */

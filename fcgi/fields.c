@@ -13,7 +13,7 @@
 #define JSON_DEPTH	16
 
 static const char	*field_names[F_COUNT] = {
-	"room", "nick", "text", "since", "timeout"
+	"room", "nick", "text", "since", "timeout", "token"
 };
 
 static int

@@ -14,6 +14,7 @@ enum field {
 	F_TEXT,
 	F_SINCE,
 	F_TIMEOUT,
+	F_TOKEN,
 	F_COUNT
 };
 

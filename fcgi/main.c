@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "fcomet.h"
 #include "log.h"
 #include "park.h"
@@ -40,6 +41,7 @@ struct options	opt = {
 	.rate = 5,
 	.burst = 10,
 	.room_rate = 1,
+	.max_listeners_addr = 100,
 	.room_burst = 60,
 	.room_ttl = 86400,
 	.timeout_default = 25,
@@ -89,7 +91,17 @@ usage(int code)
 "  --ping S                stream ping after S idle seconds (default 15)\n"
 "  --grace S               presence grace period (default 10)\n"
 "  --stream-lifetime S     end streams after S seconds (default 600)\n"
-"  --trust-remote-user     the nick of /send is the web server's REMOTE_USER\n"
+"  --auth none|remote-user|token  who a client is: anyone (default), the web\n"
+"                          server's REMOTE_USER, or a signed token's sub\n"
+"  --trust-remote-user     the same as --auth remote-user\n"
+"  --token-key FILE        verify tokens with it: an HS256 secret (32 bytes\n"
+"                          or more) or a PEM public key (with --token-alg)\n"
+"  --token-alg ALG         HS256 (default), RS256 or ES256: no other is taken\n"
+"  --private PATTERN,...   rooms that need a token (e.g. dm-*,team-*)\n"
+"  --allow-origin ORIGIN,...  pages of these origins may send too (besides\n"
+"                          the request's own host; * any)\n"
+"  --max-listeners-per-addr N  parked listeners and streams an address may\n"
+"                          hold (default 100; 0: off)\n"
 "  --memcached HOST:PORT[,HOST:PORT...]  share ids and events with the other\n"
 "                          hosts of the site through memcached\n"
 "  --memcached-prefix P    prefix of the memcached keys (default fcomet)\n"
@@ -200,7 +212,8 @@ options(int argc, char **argv)
 	    O_WINDOW, O_ROOMS, O_TEXT, O_RATE, O_TMAX, O_PING, O_GRACE,
 	    O_LIFE, O_TRUST, O_PID, O_DAEMON, O_DEBUG, O_HELP, O_VERSION,
 	    O_MC, O_MCPREFIX, O_USER, O_PROXY, O_FDS, O_SEGMAX, O_ROOMTTL,
-	    O_HISTTTL, O_ROOMRATE };
+	    O_HISTTTL, O_ROOMRATE, O_AUTH, O_TOKENKEY, O_TOKENALG, O_PRIVATE,
+	    O_ORIGIN, O_MAXLADDR };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, O_SOCKET },
 		{ "socket-mode", required_argument, NULL, O_MODE },
@@ -221,6 +234,12 @@ options(int argc, char **argv)
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "stream-lifetime", required_argument, NULL, O_LIFE },
 		{ "trust-remote-user", no_argument, NULL, O_TRUST },
+		{ "auth", required_argument, NULL, O_AUTH },
+		{ "token-key", required_argument, NULL, O_TOKENKEY },
+		{ "token-alg", required_argument, NULL, O_TOKENALG },
+		{ "private", required_argument, NULL, O_PRIVATE },
+		{ "allow-origin", required_argument, NULL, O_ORIGIN },
+		{ "max-listeners-per-addr", required_argument, NULL, O_MAXLADDR },
 		{ "memcached", required_argument, NULL, O_MC },
 		{ "user", required_argument, NULL, O_USER },
 		{ "trust-proxy", required_argument, NULL, O_PROXY },
@@ -302,7 +321,28 @@ options(int argc, char **argv)
 			opt.lifetime = (int)num_arg(optarg, 1, 86400 * 7,
 			    "--stream-lifetime");
 			break;
-		case O_TRUST: opt.trust_remote_user = true; break;
+		case O_TRUST: opt.auth = AUTH_REMOTE_USER; break;
+		case O_AUTH:
+			if (strcmp(optarg, "none") == 0)
+				opt.auth = AUTH_NONE;
+			else if (strcmp(optarg, "remote-user") == 0)
+				opt.auth = AUTH_REMOTE_USER;
+			else if (strcmp(optarg, "token") == 0)
+				opt.auth = AUTH_TOKEN;
+			else {
+				fprintf(stderr, "fcomet: --auth none, "
+				    "remote-user or token\n");
+				exit(2);
+			}
+			break;
+		case O_TOKENKEY: opt.token_key = optarg; break;
+		case O_TOKENALG: opt.token_alg = optarg; break;
+		case O_PRIVATE: opt.private = optarg; break;
+		case O_ORIGIN: opt.allow_origin = optarg; break;
+		case O_MAXLADDR:
+			opt.max_listeners_addr = (int)num_arg(optarg, 0,
+			    1 << 20, "--max-listeners-per-addr");
+			break;
 		case O_MC: opt.memcached = optarg; break;
 		case O_USER: user_arg(optarg); break;
 		case O_PROXY: opt.trust_proxy = optarg; break;
@@ -617,6 +657,8 @@ main(int argc, char **argv)
 
 	options(argc, argv);
 	log_init("fcomet", opt.debug);
+	if (auth_init(err, sizeof err) == -1)
+		fatal("%s", err);
 	set_fd_limit();
 	opt.seg.create = true;
 	if (segment_open(&sg, &opt.seg, err, sizeof err) == -1)

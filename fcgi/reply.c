@@ -12,6 +12,7 @@ reply_reason(int status)
 	switch (status) {
 	case 200: return "OK";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
@@ -28,6 +29,7 @@ reply_code(int status)
 {
 	switch (status) {
 	case 400: return "bad_request";
+	case 401: return "unauthorized";
 	case 403: return "forbidden";
 	case 404: return "not_found";
 	case 405: return "method_not_allowed";

@@ -81,6 +81,28 @@ fail(struct request *r, int status, const char *message, const char *extra)
 	respond(r, &b);
 }
 
+/* A refusal of auth_room: 401 with the Bearer challenge, or 403. */
+static void
+refuse(struct request *r, const struct auth_result *ar)
+{
+	fail(r, ar->status, ar->why, ar->status != 401 ? NULL :
+	    r->authz || r->token ? "WWW-Authenticate: Bearer realm=\"fcomet\", "
+	    "error=\"invalid_token\"\r\n" :
+	    "WWW-Authenticate: Bearer realm=\"fcomet\"\r\n");
+}
+
+/* The nick field, given with a token, is the token's sub or a 403. */
+static int
+nick_is_sub(struct request *r, const char *nick, size_t nicklen,
+    const struct auth_result *ar)
+{
+	if (nick == NULL || (strlen(ar->sub) == nicklen &&
+	    memcmp(nick, ar->sub, nicklen) == 0))
+		return 0;
+	fail(r, 403, "nick is not the token's sub", NULL);
+	return -1;
+}
+
 void
 route(struct route_ctx *ctx, struct request *r)
 {
@@ -215,14 +237,19 @@ limited(struct route_ctx *ctx, struct request *r, const char *kind,
 static void
 h_send(struct route_ctx *ctx, struct request *r)
 {
-	struct fields	 f;
+	struct fields	 f, q = { 0 };
 	struct event	 ev = { .type = EVENT_MESSAGE };
 	struct buf	 b = { 0 };
+	struct auth_result ar;
 	const char	*why, *nick;
 	size_t		 nicklen;
 	int64_t		 id, ts;
 	int		 kind, st;
 
+	if (!auth_same_site(r)) {
+		fail(r, 403, "a page of another site may not send here", NULL);
+		return;
+	}
 	if ((kind = media_type(r->ctype)) == 0) {
 		fail(r, 415, "send application/x-www-form-urlencoded or "
 		    "application/json in UTF-8", NULL);
@@ -243,7 +270,8 @@ h_send(struct route_ctx *ctx, struct request *r)
 		goto out;
 	nick = f.v[F_NICK];
 	nicklen = f.len[F_NICK];
-	if (!opt.trust_remote_user) {
+	/* With a key, a token may say who sends: then the nick is optional. */
+	if (opt.auth != AUTH_REMOTE_USER && (nick != NULL || !opt.token_key)) {
 		if (nick == NULL) {
 			fail(r, 400, "nick is required", NULL);
 			goto out;
@@ -262,7 +290,21 @@ h_send(struct route_ctx *ctx, struct request *r)
 		fail(r, st, why, NULL);
 		goto out;
 	}
-	if (opt.trust_remote_user) {
+	r->token = f.v[F_TOKEN];
+	if (r->token == NULL && r->query != NULL && fields_form(&q, r->query,
+	    strlen(r->query), &why) == 0)
+		r->token = q.v[F_TOKEN];
+	auth_room(&ctx->auth, r, f.v[F_ROOM], true, &ar);
+	if (ar.status != 0) {
+		refuse(r, &ar);
+		goto out;
+	}
+	if (ar.token) {
+		if (nick_is_sub(r, nick, nicklen, &ar) == -1)
+			goto out;
+		nick = ar.sub;
+		nicklen = strlen(nick);
+	} else if (opt.auth == AUTH_REMOTE_USER) {
 		nick = r->user;
 		nicklen = nick ? strlen(nick) : 0;
 		if (nick == NULL || event_check_nick(&nick, &nicklen, &why)) {
@@ -270,6 +312,9 @@ h_send(struct route_ctx *ctx, struct request *r)
 			    NULL);
 			goto out;
 		}
+	} else if (nick == NULL) {
+		fail(r, 400, "nick is required (or a token)", NULL);
+		goto out;
 	}
 	if (limited(ctx, r, "", opt.rate, opt.burst,
 	    "too many messages; slow down") ||
@@ -294,6 +339,7 @@ h_send(struct route_ctx *ctx, struct request *r)
 	respond(r, &b);
 out:
 	fields_free(&f);
+	fields_free(&q);
 }
 
 /* What /listen and /stream share: room, cursor, nick, timeout. */
@@ -304,6 +350,7 @@ struct wait_args {
 	uint64_t	 cursor;
 	uint64_t	 timeout;
 	char		*nick;
+	int64_t		 exp_ms;	/* the token's exp, 0 none */
 };
 
 static int
@@ -312,6 +359,7 @@ wait_args(struct route_ctx *ctx, struct request *r, struct wait_args *a,
 {
 	const char	*why, *nick;
 	size_t		 nicklen;
+	struct auth_result ar;
 	uint64_t	 since = 0, leid = 0;
 	bool		 has_since, has_leid = false;
 	int		 st;
@@ -348,6 +396,16 @@ wait_args(struct route_ctx *ctx, struct request *r, struct wait_args *a,
 		}
 		a->nick = strndup(nick, nicklen);
 	}
+	r->token = a->f.v[F_TOKEN];
+	auth_room(&ctx->auth, r, a->f.v[F_ROOM], false, &ar);
+	if (ar.status != 0) {
+		refuse(r, &ar);
+		return -1;
+	}
+	if (ar.token && a->nick != NULL &&
+	    nick_is_sub(r, a->nick, strlen(a->nick), &ar) == -1)
+		return -1;
+	a->exp_ms = ar.exp_ms;
 	/* A new room read here holds no message: the first to be reclaimed. */
 	if ((a->room = segment_room_find(ctx->sg, a->f.v[F_ROOM])) == -1) {
 		if (limited(ctx, r, "r:", opt.room_rate, opt.room_burst,
@@ -403,6 +461,8 @@ park(struct route_ctx *ctx, struct request *r, struct wait_args *a, int kind,
 	p->rid = a->rid;
 	snprintf(p->name, sizeof p->name, "%s", a->f.v[F_ROOM]);
 	p->cursor = a->cursor;
+	if (a->exp_ms != 0 && mono_ms() + (a->exp_ms - event_now_ms()) < end)
+		end = mono_ms() + (a->exp_ms - event_now_ms());
 	p->end = end;
 	p->ping = mono_ms() + opt.ping * 1000LL;
 	p->nick = a->nick;
@@ -472,29 +532,39 @@ h_who(struct route_ctx *ctx, struct request *r)
 	const char		*why;
 	char			 nicks[WHO_MAX][EVENT_NICK_BYTES + 1];
 	struct json_object	*o, *a;
+	struct auth_result	 ar;
 	int			 ri, n = 0, st;
 
 	st = fields_form(&f, r->query ? r->query : "",
 	    r->query ? strlen(r->query) : 0, &why);
-	if (st != 0)
+	if (st != 0) {
 		fail(r, st, why, NULL);
-	else if (need_room(r, &f) == 0) {
-		ri = segment_room_find(ctx->sg, f.v[F_ROOM]);
-		if (ri != -1 && (n = segment_who(ctx->sg, ri, nicks,
-		    WHO_MAX)) == -1)
-			store_error(r);
-		else {
-			o = json_object_new_object();
-			a = json_object_new_array();
-			json_object_object_add(o, "room",
-			    json_object_new_string(f.v[F_ROOM]));
-			for (int i = 0; i < n; i++)
-				json_object_array_add(a,
-				    json_object_new_string(nicks[i]));
-			json_object_object_add(o, "nicks", a);
-			respond_json(r, o);
-		}
+		goto out;
 	}
+	if (need_room(r, &f) == -1)
+		goto out;
+	r->token = f.v[F_TOKEN];
+	auth_room(&ctx->auth, r, f.v[F_ROOM], false, &ar);
+	if (ar.status != 0) {
+		refuse(r, &ar);
+		goto out;
+	}
+	ri = segment_room_find(ctx->sg, f.v[F_ROOM]);
+	if (ri != -1 && (n = segment_who(ctx->sg, ri, nicks,
+	    WHO_MAX)) == -1)
+		store_error(r);
+	else {
+		o = json_object_new_object();
+		a = json_object_new_array();
+		json_object_object_add(o, "room",
+		    json_object_new_string(f.v[F_ROOM]));
+		for (int i = 0; i < n; i++)
+			json_object_array_add(a,
+			    json_object_new_string(nicks[i]));
+		json_object_object_add(o, "nicks", a);
+		respond_json(r, o);
+	}
+out:
 	fields_free(&f);
 }
 
@@ -523,7 +593,8 @@ h_rooms(struct route_ctx *ctx, struct request *r)
 		if (!segment_room_live(sg, (int)i))
 			continue;
 		segment_window(sg, (int)i, &w);
-		if (window_last(&w) > 0)
+		if (window_last(&w) > 0 && !(opt.token_key &&
+		    auth_private(sg->rooms[i].name)))
 			list[n++] = &sg->rooms[i];
 	}
 	qsort(list, n, sizeof *list, room_cmp);

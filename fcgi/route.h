@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "park.h"
 #include "segment.h"
 #include "store.h"
@@ -20,6 +21,12 @@ struct request {
 	char		*addr;		/* REMOTE_ADDR */
 	char		*user;		/* REMOTE_USER */
 	char		*last_event_id;	/* HTTP_LAST_EVENT_ID */
+	char		*authz;		/* HTTP_AUTHORIZATION */
+	char		*origin;	/* HTTP_ORIGIN */
+	char		*fetch_site;	/* HTTP_SEC_FETCH_SITE */
+	char		*host;		/* HTTP_HOST */
+	const char	*token;		/* the token field, in the handler's
+					   fields */
 	int64_t		 clen;		/* CONTENT_LENGTH, -1 if none */
 	char		*body;
 	size_t		 bodylen;
@@ -35,6 +42,7 @@ struct route_ctx {			/* one per accept thread, and the
 	struct store		*st;		/* this thread's */
 	struct park		*pk;
 	struct window_out	 out;
+	struct auth_cache	*auth;		/* verified tokens */
 };
 
 void	route(struct route_ctx *, struct request *);

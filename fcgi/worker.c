@@ -164,6 +164,10 @@ request_free(struct request *r)
 	free(r->addr);
 	free(r->user);
 	free(r->last_event_id);
+	free(r->authz);
+	free(r->origin);
+	free(r->fetch_site);
+	free(r->host);
 	free(r->body);
 }
 
@@ -178,6 +182,10 @@ request_take(FCGX_Request *req, struct request *r)
 	r->addr = client_addr(req);
 	r->user = param_dup(req, "REMOTE_USER");
 	r->last_event_id = param_dup(req, "HTTP_LAST_EVENT_ID");
+	r->authz = param_dup(req, "HTTP_AUTHORIZATION");
+	r->origin = param_dup(req, "HTTP_ORIGIN");
+	r->fetch_site = param_dup(req, "HTTP_SEC_FETCH_SITE");
+	r->host = param_dup(req, "HTTP_HOST");
 	request_body(req, r);
 	/* Kept only if asked and in step: the request's records all read. */
 	r->keep = req->keepConnection && FCGX_HasSeenEOF(req->in) == EOF &&
@@ -395,6 +403,7 @@ accept_main(void *arg)
 		request_free(&r);
 	}
 	window_out_free(&ctx.out);
+	auth_cache_free(ctx.auth);
 	store_close(ctx.st);
 	return NULL;
 }

@@ -9,7 +9,7 @@
 #include "fields.h"
 
 static const char	*names[F_COUNT] = {
-	"room", "nick", "text", "since", "timeout"
+	"room", "nick", "text", "since", "timeout", "token"
 };
 
 static int

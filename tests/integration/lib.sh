@@ -272,6 +272,12 @@ Group www-data"
 
 # fc_apache_conf DIR PORT DOCROOT USERLINES: a complete httpd.conf that
 # includes DIR/fcomet.conf. Event MPM sized for ~600 waiting requests.
+# fc_apache_prefix PREFIX SOCK: apache/fcomet.conf moved to PREFIX on SOCK.
+fc_apache_prefix() {
+	sed -e "s#\"/chat/\"#\"$1\"#g" -e "s#fcgi://localhost/chat/#fcgi://localhost$1#" \
+	    -e "s#unix:/run/fcomet/fcomet.sock#unix:$2#" "$top/apache/fcomet.conf"
+}
+
 fc_apache_conf() {
 	local m=/usr/lib/apache2/modules mod
 	cat <<-EOF

@@ -1,0 +1,8 @@
+#!/bin/bash
+# Signed tokens, private rooms and cross-site writes through a private
+# apache (cases: auth.py, setup: auth.inc).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/auth.inc"
+fc_init
+fc_auth apache
+fc_done

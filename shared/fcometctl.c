@@ -25,6 +25,7 @@
 #include "log.h"
 #include "segment.h"
 #include "store.h"
+#include "token.h"
 #include "window.h"
 
 #define CTL_LOCK_MS	5000	/* hold-lock: how long to wait for the lock */
@@ -47,6 +48,12 @@ struct ctl {
 	bool			 idle;	/* rooms --idle */
 	uint64_t		 top;	/* rooms --top N, 0: all */
 	bool			 by_listeners;	/* rooms --by listeners */
+	struct ctl_token {		/* token's options */
+		const char	*key, *alg, *sub;
+		const char	*read[TOKEN_GRANTS], *write[TOKEN_GRANTS];
+		int		 nread, nwrite;
+		uint64_t	 ttl;
+	} tk;
 };
 
 struct ctl_cmd {
@@ -79,6 +86,7 @@ static void	cmd_rm(char **);
 static void	cmd_unlink(char **);
 static void	cmd_hold_lock(char **);
 static void	cmd_take_id(char **);
+static void	cmd_token(char **);
 static struct store *ctl_store(void);
 static void	since_args(int *, char **);
 static int	ctl_options(int, char **);
@@ -95,6 +103,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "purge", 1, cmd_purge },
 	{ "rm", 1, cmd_rm },
 	{ "unlink", 0, cmd_unlink },
+	{ "token", 0, cmd_token },
 	{ "hold-lock", 1, cmd_hold_lock },	/* test hook, not in usage */
 	{ "take-id", 1, cmd_take_id },		/* test hook, not in usage */
 	{ NULL, 0, NULL }
@@ -134,6 +143,11 @@ usage(int status)
 "  purge ROOM             drop ROOM's events; its ids start again at 1\n"
 "  rm ROOM                remove ROOM (its listeners get reset)\n"
 "  unlink                 remove the segment and its lock\n"
+"  token --key FILE --sub NICK [--read ROOM]... [--write ROOM]... [--ttl S]\n"
+"        [--alg HS256|RS256|ES256]\n"
+"                         print a signed token for fcomet --token-key: ROOM\n"
+"                         may end in * (a prefix); --ttl default 3600;\n"
+"                         RS256/ES256: FILE is the PEM private key\n"
 "options:\n"
 "  --name NAME     the segment /fcomet-NAME (default: default)\n"
 "  --json          one JSON object a line\n"
@@ -640,6 +654,78 @@ rooms_args(int *argc, char **argv)
 	*argc = n;
 }
 
+/* Takes token's options out of the words after it. */
+static void
+token_args(int *argc, char **argv)
+{
+	struct ctl_token	*t = &ctl.tk;
+	int			 i, n = 1;
+
+	t->ttl = 3600;
+	for (i = 1; i < *argc; i++) {
+		const char *o = argv[i], *v = i + 1 < *argc ? argv[i + 1] : NULL;
+		if (v == NULL || strncmp(o, "--", 2) != 0) {
+			argv[n++] = argv[i];
+			continue;
+		}
+		i++;
+		if (strcmp(o, "--key") == 0)
+			t->key = v;
+		else if (strcmp(o, "--alg") == 0)
+			t->alg = v;
+		else if (strcmp(o, "--sub") == 0)
+			t->sub = v;
+		else if (strcmp(o, "--ttl") == 0)
+			t->ttl = ctl_number(v, "--ttl", 1, 10 * 365 * 86400ULL);
+		else if (strcmp(o, "--read") == 0 && t->nread < TOKEN_GRANTS)
+			t->read[t->nread++] = v;
+		else if (strcmp(o, "--write") == 0 && t->nwrite < TOKEN_GRANTS)
+			t->write[t->nwrite++] = v;
+		else {
+			fprintf(stderr, "fcometctl: token: %s?\n", o);
+			usage(2);
+		}
+	}
+	*argc = n;
+	if (t->key == NULL || t->sub == NULL) {
+		fprintf(stderr, "fcometctl: token needs --key FILE and --sub "
+		    "NICK\n");
+		usage(2);
+	}
+}
+
+/* token: a token fcomet takes, signed with the key given. */
+static void
+cmd_token(char **argv)
+{
+	struct ctl_token	*t = &ctl.tk;
+	struct token_key	 k;
+	const char		*sub = t->sub, *why;
+	size_t			 sublen = strlen(sub);
+	char			 err[256], *tok;
+
+	(void)argv;
+	if (event_check_nick(&sub, &sublen, &why) != 0)
+		errx(1, "--sub: %s", why);
+	for (int i = 0; i < t->nread + t->nwrite; i++) {
+		const char *r = i < t->nread ? t->read[i] :
+		    t->write[i - t->nread];
+		size_t len = strlen(r) - (r[0] && r[strlen(r) - 1] == '*');
+		if (len > 0 && event_check_room(r, len, &why) != 0)
+			errx(1, "room pattern %s: %s", r, why);
+	}
+	if (token_key_load(&k, t->key, t->alg, err, sizeof err) == -1)
+		errx(1, "%s", err);
+	tok = token_issue(&k, t->sub, (int64_t)time(NULL) + (int64_t)t->ttl,
+	    t->read, t->nread, t->write, t->nwrite);
+	token_key_free(&k);
+	if (tok == NULL)
+		errx(1, "signing failed: is %s a %s key?", t->key,
+		    t->alg ? t->alg : "HS256");
+	printf("%s\n", tok);
+	free(tok);
+}
+
 /* dump ROOM [--since N]: the events the room holds, oldest first. */
 static void
 cmd_dump(char **argv)
@@ -1016,6 +1102,8 @@ main(int argc, char **argv)
 		since_args(&argc, argv);
 	if (cmd->fn == cmd_rooms)
 		rooms_args(&argc, argv);
+	if (cmd->fn == cmd_token)
+		token_args(&argc, argv);
 	if (argc - 1 != cmd->nargs || (ctl.since_set && cmd->fn != cmd_dump)) {
 		fprintf(stderr, "fcometctl: %s: wrong arguments\n", cmd->name);
 		usage(2);

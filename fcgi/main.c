@@ -41,7 +41,7 @@ struct options	opt = {
 	.rate = 5,
 	.burst = 10,
 	.room_rate = 1,
-	.max_listeners_addr = 100,
+	.max_listeners_addr = 256,
 	.room_burst = 60,
 	.room_ttl = 86400,
 	.timeout_default = 25,
@@ -101,7 +101,7 @@ usage(int code)
 "  --allow-origin ORIGIN,...  pages of these origins may send too (besides\n"
 "                          the request's own host; * any)\n"
 "  --max-listeners-per-addr N  parked listeners and streams an address may\n"
-"                          hold (default 100; 0: off)\n"
+"                          hold (default 256; 0: off)\n"
 "  --memcached HOST:PORT[,HOST:PORT...]  share ids and events with the other\n"
 "                          hosts of the site through memcached\n"
 "  --memcached-prefix P    prefix of the memcached keys (default fcomet)\n"

@@ -164,6 +164,7 @@ park_new(struct segment *sg, struct store *st, int slot)
 	pk->ctx.sg = sg;
 	pk->ctx.st = st;
 	pk->ctx.pk = pk;
+	pk->ctx.slot = slot;
 	pthread_mutex_init(&pk->mu, NULL);
 	pthread_cond_init(&pk->busy, NULL);
 	pk->rooms = calloc(sg->hdr->nrooms, sizeof *pk->rooms);
@@ -403,6 +404,8 @@ park_release(struct park *pk, struct parked *p, int keep)
 	if (p->nick != NULL && p->room >= 0)	/* grace counts from now */
 		store_presence_touch(pk->st, p->room, p->nick, event_now_ms());
 	room_unlink(pk, p);
+	segment_addr_leave(pk->sg, pk->slot, p->addr_entry);
+	p->addr_entry = -1;
 	heap_remove(pk, p);
 	__atomic_store_n(&pk->nparked, pk->nparked - 1, __ATOMIC_RELEASE);
 	if (keep != CONN_CLOSE && park_idle(pk, p) == 0)

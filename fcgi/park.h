@@ -48,6 +48,7 @@ struct parked {
 	int64_t		 end;		/* long-poll timeout or stream end */
 	int64_t		 ping;		/* stream: next ping */
 	char		*nick;		/* present while parked, or NULL */
+	int		 addr_entry;	/* counted for its address, or -1 */
 	char		*out;		/* bytes the socket did not take */
 	uint32_t	 outlen;
 	uint32_t	 outoff;

@@ -351,6 +351,7 @@ struct wait_args {
 	uint64_t	 timeout;
 	char		*nick;
 	int64_t		 exp_ms;	/* the token's exp, 0 none */
+	int		 addr_entry;	/* counted for the address, or -1 */
 };
 
 static int
@@ -365,6 +366,7 @@ wait_args(struct route_ctx *ctx, struct request *r, struct wait_args *a,
 	int		 st;
 
 	memset(a, 0, sizeof *a);
+	a->addr_entry = -1;
 	if ((st = fields_form(&a->f, r->query ? r->query : "",
 	    r->query ? strlen(r->query) : 0, &why)) != 0) {
 		fail(r, st, why, NULL);
@@ -406,6 +408,14 @@ wait_args(struct route_ctx *ctx, struct request *r, struct wait_args *a,
 	    nick_is_sub(r, a->nick, strlen(a->nick), &ar) == -1)
 		return -1;
 	a->exp_ms = ar.exp_ms;
+	/* What one address may hold parked, over every worker. */
+	if (opt.max_listeners_addr > 0 && r->addr != NULL &&
+	    (a->addr_entry = segment_addr_enter(ctx->sg, ctx->slot, r->addr,
+	    (uint32_t)opt.max_listeners_addr)) == -1 && errno == EBUSY) {
+		fail(r, 429, "too many listeners from this address",
+		    "Retry-After: 10\r\n");
+		return -1;
+	}
 	/* A new room read here holds no message: the first to be reclaimed. */
 	if ((a->room = segment_room_find(ctx->sg, a->f.v[F_ROOM])) == -1) {
 		if (limited(ctx, r, "r:", opt.room_rate, opt.room_burst,
@@ -435,8 +445,9 @@ wait_args(struct route_ctx *ctx, struct request *r, struct wait_args *a,
 }
 
 static void
-wait_args_free(struct wait_args *a)
+wait_args_free(struct route_ctx *ctx, struct wait_args *a)
 {
+	segment_addr_leave(ctx->sg, ctx->slot, a->addr_entry);
 	fields_free(&a->f);
 	free(a->nick);
 }
@@ -467,6 +478,8 @@ park(struct route_ctx *ctx, struct request *r, struct wait_args *a, int kind,
 	p->ping = mono_ms() + opt.ping * 1000LL;
 	p->nick = a->nick;
 	a->nick = NULL;
+	p->addr_entry = a->addr_entry;
+	a->addr_entry = -1;
 	r->fd = -1;
 	park_add(ctx->pk, p);
 }
@@ -487,7 +500,7 @@ h_listen(struct route_ctx *ctx, struct request *r)
 		park(ctx, r, &a, PARK_LISTEN, mono_ms() +
 		    (int64_t)a.timeout * 1000);
 out:
-	wait_args_free(&a);
+	wait_args_free(ctx, &a);
 }
 
 static void
@@ -510,7 +523,7 @@ h_stream(struct route_ctx *ctx, struct request *r)
 	park(ctx, r, &a, PARK_STREAM, mono_ms() + opt.lifetime * 1000LL);
 out:
 	buf_free(&b);
-	wait_args_free(&a);
+	wait_args_free(ctx, &a);
 }
 
 static void

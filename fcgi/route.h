@@ -43,6 +43,7 @@ struct route_ctx {			/* one per accept thread, and the
 	struct park		*pk;
 	struct window_out	 out;
 	struct auth_cache	*auth;		/* verified tokens */
+	int			 slot;		/* the worker's */
 };
 
 void	route(struct route_ctx *, struct request *);

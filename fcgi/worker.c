@@ -31,6 +31,7 @@
 #include "route.h"
 
 struct worker {
+	int		 slot;		/* in the segment's per-worker counts */
 	struct segment	 sg;
 	struct store	*st;		/* the dispatcher's */
 	struct park	*pk;
@@ -362,7 +363,7 @@ accept_one(void)
 static void *
 accept_main(void *arg)
 {
-	struct route_ctx	 ctx = { .sg = &w.sg, .pk = w.pk };
+	struct route_ctx	 ctx = { .sg = &w.sg, .pk = w.pk, .slot = w.slot };
 	FCGX_Request		 req;
 	char			 err[256];
 	int			 fd, nice_base;
@@ -441,6 +442,7 @@ worker_main(int listen_fd, int slot)
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	w.listen_fd = listen_fd;
+	w.slot = slot;
 	opt.seg.create = false;
 	if (segment_open(&w.sg, &opt.seg, err, sizeof err) == 0)
 		w.sg.history_ms = opt.history_ttl * 1000;

@@ -31,8 +31,8 @@
 #define POOL_PROBE	16
 #define READ_TRIES	64
 
-static uint64_t
-name_hash(const char *s, uint64_t seed)
+uint64_t
+segment_hash64(const char *s, uint64_t seed)
 {
 	uint64_t	h = 14695981039346656037ULL ^ seed;	/* FNV-1a */
 
@@ -44,7 +44,7 @@ name_hash(const char *s, uint64_t seed)
 uint32_t
 segment_hash(const char *s)
 {
-	return (uint32_t)name_hash(s, 0);
+	return (uint32_t)segment_hash64(s, 0);
 }
 
 static uint32_t *
@@ -114,7 +114,7 @@ rooms_init(struct segment *sg)
 static int
 index_lookup(const struct segment *sg, const char *name, uint64_t *ridp)
 {
-	uint64_t	hv = name_hash(name, 0);
+	uint64_t	hv = segment_hash64(name, 0);
 	uint32_t	mask = sg->hdr->index_size - 1, tag = (uint32_t)(hv >> 32);
 
 	for (uint32_t k = 0; k < INDEX_PROBE && k <= mask; k++) {
@@ -144,7 +144,7 @@ index_lookup(const struct segment *sg, const char *name, uint64_t *ridp)
 static int
 index_add(struct segment *sg, const char *name, uint32_t ri)
 {
-	uint64_t	hv = name_hash(name, 0);
+	uint64_t	hv = segment_hash64(name, 0);
 	uint32_t	mask = sg->hdr->index_size - 1;
 
 	for (uint32_t k = 0; k < INDEX_PROBE && k <= mask; k++) {
@@ -160,7 +160,7 @@ index_add(struct segment *sg, const char *name, uint32_t ri)
 static void
 index_del(struct segment *sg, const char *name, uint32_t ri)
 {
-	uint64_t	hv = name_hash(name, 0);
+	uint64_t	hv = segment_hash64(name, 0);
 	uint64_t	v = (hv >> 32) << 32 | (uint64_t)(ri + 1);
 	uint32_t	mask = sg->hdr->index_size - 1;
 
@@ -661,7 +661,7 @@ segment_purge(struct segment *sg, int ri)
 static uint32_t
 pool_slot(const struct segment *sg, int ri, const char *nick, uint32_t k)
 {
-	return (uint32_t)(name_hash(nick, (uint64_t)ri * 0x9e3779b97f4a7c15ULL)
+	return (uint32_t)(segment_hash64(nick, (uint64_t)ri * 0x9e3779b97f4a7c15ULL)
 	    + k) & (sg->hdr->pool_size - 1);
 }
 

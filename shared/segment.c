@@ -23,6 +23,7 @@
 #include "log.h"
 #include "segment.h"
 
+#define ADDR_PROBE	16	/* entries an address may take */
 #define ALIGN(n)	(((n) + 63) & ~(uint64_t)63)
 #define LOAD(p)		__atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define STORE(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
@@ -83,6 +84,8 @@ segment_layout(struct segment_hdr *h)
 	off += ALIGN(((uint64_t)n + 63) / 64 * sizeof(uint64_t));
 	h->free_rooms_off = off;
 	off += ALIGN((uint64_t)n * sizeof(uint32_t));
+	h->addrs_off = off;
+	off += ALIGN((uint64_t)SEGMENT_ADDRS * sizeof(struct segment_addr));
 	for (uint32_t i = 0; i < k; i++) {
 		struct segment_class	*c = &h->cls[i];
 		uint64_t		 ring = (uint64_t)c->cap * 192;
@@ -158,6 +161,7 @@ segment_bind(struct segment *sg)
 	sg->listeners = (uint32_t *)(base + h->listeners_off);
 	sg->busy = (uint64_t *)(base + h->busy_off);
 	sg->free_rooms = (uint32_t *)(base + h->free_rooms_off);
+	sg->addrs = (struct segment_addr *)(base + h->addrs_off);
 }
 
 /* Opens the lock; a new segment gets a new lock. */
@@ -270,6 +274,7 @@ segment_layout_ok(struct segment *sg)
 	    l.index_off != h->index_off || l.pool_off != h->pool_off ||
 	    l.listeners_off != h->listeners_off || l.busy_off != h->busy_off ||
 	    l.free_rooms_off != h->free_rooms_off ||
+	    l.addrs_off != h->addrs_off ||
 	    h->nfree_rooms > h->nrooms)
 		return false;
 	segment_bind(sg);	/* the offsets are the layout's: in the file */
@@ -690,10 +695,72 @@ segment_listeners(const struct segment *sg, int ri)
 	return LOAD(&sg->rooms[ri].listeners);
 }
 
+/*
+ * Counts one more parked listener of addr in worker slot's count: the
+ * entry to give back to segment_addr_leave, -1 with EBUSY if addr holds
+ * max already (over every worker; workers racing may each get one more),
+ * or -1 with ENOSPC if every entry it may use is held by other addresses
+ * (then it is not counted). Lock-free: counts change by atomic adds,
+ * an entry is taken or reused (all its counts 0) by compare-and-swap.
+ */
+int
+segment_addr_enter(struct segment *sg, int slot, const char *addr,
+    uint32_t max)
+{
+	uint64_t	tag = segment_hash64(addr, (uint64_t)sg->hdr->epoch) | 1;
+	uint32_t	at = (uint32_t)(tag >> 32) % SEGMENT_ADDRS;
+	int		spare = -1;
+
+	for (int k = 0; k < ADDR_PROBE; k++) {
+		int			 i = (int)((at + (uint32_t)k) % SEGMENT_ADDRS);
+		struct segment_addr	*e = &sg->addrs[i];
+		uint64_t		 t = LOAD(&e->tag);
+		uint32_t		 sum = 0;
+
+		for (int s = 0; s < SEGMENT_SLOTS; s++)
+			sum += RELAXED(&e->n[s]);
+		if (t == tag) {
+			if (sum >= max)
+				return errno = EBUSY, -1;
+			ADD(&e->n[slot], 1);
+			return i;
+		}
+		if (spare == -1 && (t == 0 || sum == 0))
+			spare = i;
+	}
+	for (int k = 0; spare != -1 && k < ADDR_PROBE; k++) {
+		int			 i = (int)((at + (uint32_t)k) % SEGMENT_ADDRS);
+		struct segment_addr	*e = &sg->addrs[i];
+		uint64_t		 t = LOAD(&e->tag);
+		uint32_t		 sum = 0;
+
+		for (int s = 0; s < SEGMENT_SLOTS; s++)
+			sum += RELAXED(&e->n[s]);
+		if ((t == 0 || sum == 0) && __atomic_compare_exchange_n(
+		    &e->tag, &t, tag, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			ADD(&e->n[slot], 1);
+			return i;
+		}
+	}
+	return errno = ENOSPC, -1;
+}
+
+void
+segment_addr_leave(struct segment *sg, int slot, int entry)
+{
+	if (entry >= 0 && entry < SEGMENT_ADDRS &&
+	    RELAXED(&sg->addrs[entry].n[slot]) > 0)
+		ADD(&sg->addrs[entry].n[slot], (uint32_t)-1);
+}
+
 /* A worker died: its parked requests are gone with it. */
 void
 segment_listeners_clear(struct segment *sg, int slot)
 {
+	for (int i = 0; i < SEGMENT_ADDRS; i++)
+		if (RELAXED(&sg->addrs[i].n[slot]) != 0)
+			__atomic_store_n(&sg->addrs[i].n[slot], 0,
+			    __ATOMIC_RELEASE);
 	for (uint32_t ri = 0; ri < sg->hdr->nrooms; ri++) {
 		uint32_t *n = &sg->listeners[(size_t)slot * sg->hdr->nrooms +
 		    ri];

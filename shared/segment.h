@@ -31,6 +31,7 @@
 #define SEGMENT_SLOTS		64	/* worker slots for listener counts */
 #define SEGMENT_PRESENCE	64	/* nicks present per room */
 #define SEGMENT_RATE		1024	/* rate-limit buckets (addresses) */
+#define SEGMENT_ADDRS		4096	/* addresses with parked listeners */
 #define SEGMENT_WAIT_MS		1500	/* a writer waits this long for the lock */
 #define SEGMENT_SOFT_TTL_MS	60000	/* a room that never held a message */
 
@@ -64,6 +65,11 @@ struct segment_presence {	/* one nick present in a room */
 	uint32_t	next;		/* the room's next nick: slot + 1, 0 end */
 	int64_t		seen;		/* ms a listener last held it */
 	char		nick[EVENT_NICK_BYTES + 1];
+};
+
+struct segment_addr {		/* one address's parked listeners */
+	uint64_t	tag;		/* hash of the address, 0 if free */
+	uint32_t	n[SEGMENT_SLOTS];	/* per worker slot: one writer */
 };
 
 struct segment_gone {		/* a nick whose grace period ran out */
@@ -123,7 +129,7 @@ struct segment_hdr {
 	uint32_t	nfree_rooms;	/* records on their free stack */
 	uint32_t	sweep;		/* where the idle sweep goes on */
 	uint64_t	rooms_off, index_off, pool_off, listeners_off, busy_off,
-			free_rooms_off;
+			free_rooms_off, addrs_off;
 	struct segment_class	cls[SEGMENT_CLASSES];
 	struct segment_counters	c;	/* for fcometctl stat and /status */
 	struct segment_rate	rate[SEGMENT_RATE];
@@ -140,6 +146,7 @@ struct segment {
 	uint32_t		*listeners;	/* [SEGMENT_SLOTS][nrooms] */
 	uint64_t		*busy;		/* bit per room with listeners */
 	uint32_t		*free_rooms;
+	struct segment_addr	*addrs;		/* [SEGMENT_ADDRS] */
 	int64_t			 history_ms;	/* --history-ttl: older unserved */
 };
 
@@ -173,11 +180,14 @@ void	segment_listeners_add(struct segment *, int, int, int);
 uint32_t segment_listeners(const struct segment *, int);
 void	segment_listeners_clear(struct segment *, int);
 int	segment_busy_next(const struct segment *, int);
+int	segment_addr_enter(struct segment *, int, const char *, uint32_t);
+void	segment_addr_leave(struct segment *, int, int);
 
 /* rooms.c */
 void	rooms_init(struct segment *);
 void	rooms_rebuild(struct segment *);
 uint32_t segment_hash(const char *);
+uint64_t segment_hash64(const char *, uint64_t);
 int	segment_room_find(const struct segment *, const char *);
 int	segment_room_get(struct segment *, const char *);
 uint64_t segment_room_rid(const struct segment *, int);

@@ -80,8 +80,10 @@ bench_fcomet_start() {
 	local as=()
 	[ "$(id -u)" = 0 ] && as=(--user www-data)
 	rm -f "$T/fcomet.sock"
+	# loadgen's listeners all come from 127.0.0.1: no per-address cap
 	"$fcomet" --socket "$T/fcomet.sock" --socket-mode 0666 --name "$name" \
-	    "${as[@]}" "$@" </dev/null 2>>"$T/fcomet.log" &
+	    --max-listeners-per-addr 0 "${as[@]}" "$@" </dev/null \
+	    2>>"$T/fcomet.log" &
 	fc_pid=$!
 	bench_wait_socket "$T/fcomet.sock" "$fc_pid" ||
 	    bench_die "fcomet did not start: $(tail -n 3 "$T/fcomet.log")"

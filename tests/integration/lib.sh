@@ -132,9 +132,13 @@ fc_spawn() {
 	rm -f "$sock"
 	# As root the web server's workers run as www-data: give them the
 	# socket's group (fcomet never makes a socket world-accessible).
-	local grp=()
+	local grp=() cap=()
 	[ "$(id -u)" = 0 ] && grp=(--user www-data --socket-group www-data)
-	"$FCOMET" --socket "$sock" "${grp[@]}" --name "$name" "$@" \
+	# Every client of a test comes from 127.0.0.1: no cap on what one
+	# address parks unless the test asks for one (addr_cap.inc does).
+	case " $* " in *" --max-listeners-per-addr "*) ;;
+	*) cap=(--max-listeners-per-addr 0) ;; esac
+	"$FCOMET" --socket "$sock" "${grp[@]}" "${cap[@]}" --name "$name" "$@" \
 	    >>"$T/fcomet.log" 2>&1 </dev/null &
 	pid=$!
 	FC_PIDS+=("$pid")

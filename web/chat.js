@@ -3,7 +3,13 @@
  * Talks to the fcomet responder as PROTOCOL.md describes: EventSource on
  * /stream (long-poll on /listen as a fallback, or forced with
  * ?transport=longpoll), POST /send, GET /who.  User text is only ever put
- * into the page as text nodes; links are built as <a> elements. */
+ * into the page as text nodes; links are built as <a> elements.
+ *
+ * Private rooms: a token (JWT) from the page that embeds the chat, as
+ * <body data-token="..."> or ?token= in the page's URL, goes with every
+ * request; its sub is the nick.  <body data-token-url="/my/token"> names
+ * a URL of the site that answers a fresh one (as text, or JSON
+ * {"token": ...}) when it expires. */
 (function () {
   'use strict';
 
@@ -27,6 +33,11 @@
   var apiMeta = document.querySelector('meta[name="fcomet-api"]');
   var API = new URL((apiMeta && apiMeta.content) || 'chat/', document.baseURI);
   var forceLongPoll = new URLSearchParams(location.search).get('transport') === 'longpoll';
+  var auth = {
+    token: document.body.dataset.token || new URLSearchParams(location.search).get('token') || null,
+    renewUrl: document.body.dataset.tokenUrl || null,
+    renewing: null
+  };
   var encoder = new TextEncoder();
 
   /* Connection state.  `gen` changes with every (re)entry so that callbacks
@@ -48,7 +59,64 @@
     if (params) Object.keys(params).forEach(function (k) {
       if (params[k] !== undefined && params[k] !== null) u.searchParams.set(k, params[k]);
     });
+    /* EventSource cannot set headers: the token goes in the query. */
+    if (auth.token && path !== 'send') u.searchParams.set('token', auth.token);
     return u.toString();
+  }
+
+  /* The token's claims, read without checking it (the server does). */
+  function tokenClaims() {
+    try {
+      var p = auth.token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+      return JSON.parse(decodeURIComponent(escape(atob(p))));
+    } catch (e) { return {}; }
+  }
+
+  /* A fresh token from the site's renewal URL: a promise of true if one
+   * came.  One renewal at a time. */
+  function renewToken() {
+    if (!auth.renewUrl) return Promise.resolve(false);
+    if (auth.renewing) return auth.renewing;
+    auth.renewing = fetch(auth.renewUrl, { cache: 'no-store', credentials: 'same-origin' })
+      .then(function (r) { return r.ok ? r.text() : ''; })
+      .then(function (t) {
+        try { t = JSON.parse(t).token || t; } catch (e) { /* plain text */ }
+        t = String(t || '').trim();
+        if (t && t !== auth.token) { auth.token = t; return true; }
+        return false;
+      })
+      .catch(function () { return false; })
+      .then(function (ok) { auth.renewing = null; return ok; });
+    return auth.renewing;
+  }
+
+  /* Access refused (401/403): renew and go on if the token only expired
+   * and the site can renew it, else say so and stop. */
+  function refused(gen, status, msg) {
+    if (gen !== state.gen) return;
+    stopTransport();
+    var again = status === 401 && auth.renewUrl;
+    (again ? renewToken() : Promise.resolve(false)).then(function (renewed) {
+      if (gen !== state.gen) return;
+      if (renewed) { connect(); return; }
+      setStatus('error', (status === 401 ? 'Access refused: ' : 'Not allowed in this room: ') +
+        (msg || 'the chat server refused the request') + '.');
+      document.body.dataset.refused = String(status);
+    });
+  }
+
+  /* Why a stream failed, which EventSource does not say: a /listen that
+   * answers at once tells the status. */
+  function probe(gen) {
+    fetch(api('listen', { room: state.room, timeout: 0 }), { cache: 'no-store' })
+      .then(function (r) {
+        if (r.status === 401 || r.status === 403)
+          return r.json().catch(function () { return {}; }).then(function (j) {
+            refused(gen, r.status, j.message);
+          });
+        retryLater(gen, 'Connection lost.');
+      })
+      .catch(function () { retryLater(gen, 'Connection lost.'); });
   }
 
   function byteLength(s) { return encoder.encode(s).length; }
@@ -339,9 +407,10 @@
       }
       if (es.readyState === EventSource.CLOSED) {
         /* The browser gave up (an error status from the web server while
-         * the responder restarts, say): reconnect ourselves from the last
-         * id shown. */
-        retryLater(gen, 'Connection lost.');
+         * the responder restarts, say, or access refused): find out
+         * which, and reconnect ourselves from the last id shown. */
+        stopTransport();
+        probe(gen);
       } else {
         setStatus('reconnecting', 'Connection lost. Reconnecting\u2026');
         state.backoff = Math.min(state.backoff * 2, BACKOFF_MAX);
@@ -398,6 +467,10 @@
         clearTimeout(guard);
         if (gen !== state.gen) return;
         state.poll = null;
+        if (err && (err.status === 401 || err.status === 403)) {
+          refused(gen, err.status, err.message);
+          return;
+        }
         if (err && err.status >= 400 && err.status < 500 && err.status !== 429 && err.status !== 408) {
           /* Our request is wrong (bad nick, say): retrying will not help. */
           setStatus('error', 'Cannot listen: ' + err.message);
@@ -420,6 +493,7 @@
     state.backoff = BACKOFF_MIN;
     state.transport = forceLongPoll ? 'longpoll' : 'sse';
     state.who = new Set();
+    delete document.body.dataset.refused;
     renderWho();
     el.messages.textContent = '';
     stick = true;
@@ -468,7 +542,7 @@
   window.addEventListener('hashchange', function () {
     var h = parseHash();
     var room = h.room || 'lobby';
-    var nick = h.nick != null ? h.nick : state.nick;
+    var nick = h.nick != null && !el.nick.readOnly ? h.nick : state.nick;
     if (room !== state.room || (nick && nick !== state.nick)) tryEnter(room, nick);
     else setHash(room);
   });
@@ -495,7 +569,8 @@
     body.set('text', text);
     var ctl = new AbortController();
     var guard = setTimeout(function () { ctl.abort(); }, SEND_TIMEOUT);
-    fetch(api('send'), { method: 'POST', body: body, cache: 'no-store', signal: ctl.signal })
+    var headers = auth.token ? { Authorization: 'Bearer ' + auth.token } : {};
+    fetch(api('send'), { method: 'POST', body: body, cache: 'no-store', signal: ctl.signal, headers: headers })
       .then(function (r) {
         if (r.ok) {
           /* Accepted: clear only if the user did not type on meanwhile. */
@@ -537,6 +612,8 @@
           byteLength(el.text.value) + ' now). Shorten it and send again.';
       case 400:
         return 'Message refused: ' + (msg || 'the server could not accept it') + '.';
+      case 401:
+        return 'Access refused: ' + (msg || 'a token is needed') + '. Your message was not sent.';
       case 403:
         return 'Not allowed to send: ' + (msg || 'forbidden') + '.';
       case 503:
@@ -591,6 +668,11 @@
     try { stored = localStorage.getItem(NICK_KEY); } catch (e) { stored = null; }
     var room = h.room || 'lobby';
     var nick = h.nick != null ? h.nick : stored;
+    if (auth.token && typeof tokenClaims().sub === 'string') {
+      /* The token says who: that is the nick, not to be changed here. */
+      nick = tokenClaims().sub;
+      el.nick.readOnly = true;
+    }
     el.room.value = room;
     el.nick.value = nick || '';
     el.roomTitle.textContent = '#' + room;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The libFuzzer harnesses of tests/fuzz (form, query and JSON decoding,
 # numbers, event validation and encoding, the window ring, the rooms of a
-# segment with writers dead mid-operation, attaching to a
+# segment with writers dead mid-operation, tokens, attaching to a
 # corrupt segment, Content-Type): built with clang, ASan, UBSan and
 # LeakSanitizer, each run from its seed corpus (reproducers of past bugs
 # included) for FUZZ_SECONDS (default 60) of wall time, four at a time

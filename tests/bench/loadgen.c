@@ -120,6 +120,8 @@ struct lg {
 	pid_t		 npids_other[LG_MAX_PIDS];	/* nginx, for information */
 	int		 nother;
 	bool		 quiet;
+	char		**tokens;	/* --tokens: listener i uses i % n */
+	uint32_t	 ntokens;
 
 	/* state */
 	int		 ep;
@@ -414,12 +416,40 @@ conn_write(struct conn *c, const char *s, size_t len)
 	return 0;
 }
 
+/* --tokens FILE: one token a line (fcomet --token-key). */
+static void
+tokens_load(const char *file)
+{
+	FILE	*f = fopen(file, "r");
+	char	 line[8192];
+
+	if (f == NULL)
+		die("--tokens %s: %s", file, strerror(errno));
+	while (fgets(line, sizeof line, f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '\0')
+			continue;
+		lg.tokens = realloc(lg.tokens, (lg.ntokens + 1) *
+		    sizeof *lg.tokens);
+		if (lg.tokens == NULL ||
+		    (lg.tokens[lg.ntokens++] = strdup(line)) == NULL)
+			die("out of memory");
+	}
+	fclose(f);
+	if (lg.ntokens == 0)
+		die("--tokens %s: no token", file);
+}
+
 /* The listener's next GET. */
 static int
 listener_request(struct conn *c)
 {
-	char	req[1024];
+	char	req[8192], tok[4200] = "";
 	int	n;
+
+	if (lg.ntokens > 0)
+		snprintf(tok, sizeof tok, "&token=%s",
+		    lg.tokens[c->idx % lg.ntokens]);
 
 	if (lg.nchan) {
 		char ims[128] = "", inm[160] = "";
@@ -435,13 +465,13 @@ listener_request(struct conn *c)
 		    ims, inm);
 	} else if (lg.mode == MODE_LP)
 		n = snprintf(req, sizeof req, "GET %s/listen?room=%s&since=%"
-		    PRIu64 "&timeout=%d HTTP/1.1\r\nHost: %s\r\n\r\n", lg.base,
-		    lg.room, c->since, lg.lp_timeout, lg.host);
+		    PRIu64 "&timeout=%d%s HTTP/1.1\r\nHost: %s\r\n\r\n",
+		    lg.base, lg.room, c->since, lg.lp_timeout, tok, lg.host);
 	else
 		n = snprintf(req, sizeof req, "GET %s/stream?room=%s&since=%"
-		    PRIu64 " HTTP/1.1\r\nHost: %s\r\n"
+		    PRIu64 "%s HTTP/1.1\r\nHost: %s\r\n"
 		    "Accept: text/event-stream\r\n\r\n", lg.base, lg.room,
-		    c->since, lg.host);
+		    c->since, tok, lg.host);
 	if (n < 0 || (size_t)n >= sizeof req)
 		die("request too long");
 	conn_reset_response(c);
@@ -887,7 +917,7 @@ sender_answer(struct conn *c, int64_t now)
 static void
 sender_send(struct conn *c, uint32_t seq)
 {
-	char	req[1024], body[256];
+	char	req[8192], body[256], authz[4200] = "";
 	int	n, bn;
 	int64_t	t = now_ns();
 
@@ -897,14 +927,18 @@ sender_send(struct conn *c, uint32_t seq)
 
 	if (lg.nchan)
 		bn = snprintf(body, sizeof body, "seq-%u-t-%" PRId64, seq, t);
-	else
-		bn = snprintf(body, sizeof body, "room=%s&nick=loadgen&"
-		    "text=seq-%u-t-%" PRId64, lg.room, seq, t);
+	else	/* with tokens the nick is the first token's sub */
+		bn = snprintf(body, sizeof body, "room=%s%s&"
+		    "text=seq-%u-t-%" PRId64, lg.room, lg.ntokens ? "" :
+		    "&nick=loadgen", seq, t);
+	if (lg.ntokens > 0)
+		snprintf(authz, sizeof authz, "Authorization: Bearer %s\r\n",
+		    lg.tokens[0]);
 	n = snprintf(req, sizeof req, "POST %s%s%s HTTP/1.1\r\nHost: %s\r\n"
-	    "Content-Type: %s\r\nContent-Length: %d\r\n%s\r\n%s", lg.base,
+	    "Content-Type: %s\r\nContent-Length: %d\r\n%s%s\r\n%s", lg.base,
 	    lg.nchan ? "/pub/" : "/send", lg.nchan ? lg.room : "", lg.host,
 	    lg.nchan ? "text/plain" : "application/x-www-form-urlencoded", bn,
-	    lg.nchan ? "Accept: text/json\r\n" : "", body);
+	    lg.nchan ? "Accept: text/json\r\n" : "", authz, body);
 	lg.sent_ns[seq] = t;
 	if (lg.nsent == 0)
 		lg.t_pub0 = t;
@@ -1028,7 +1062,7 @@ usage(void)
 "  [--listeners L] [--messages M] [--rate R] [--senders C] [--room R]\n"
 "  [--timeout S] [--max-seconds T] [--connect-rate N] [--hold S]\n"
 "  [--settle S] [--drain S] [--pids LIST | --pgrep PATTERN]\n"
-"  [--other-pids LIST] [--quiet]\n");
+"  [--other-pids LIST] [--tokens FILE] [--quiet]\n");
 	exit(2);
 }
 
@@ -1087,6 +1121,7 @@ options(int argc, char **argv)
 		{ "pgrep", required_argument, NULL, 'g' },
 		{ "other-pids", required_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "tokens", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char	*url = NULL;
@@ -1137,6 +1172,7 @@ options(int argc, char **argv)
 			    LG_MAX_PIDS);
 			break;
 		case 'q': lg.quiet = true; break;
+		case 'K': tokens_load(optarg); break;
 		default: usage();
 		}
 	}

@@ -1,9 +1,10 @@
 /*
  * auth.c: a room needs a token with --auth token, or when it matches a
  * --private pattern; a token given for any room is checked and then says
- * who the client is. Verified tokens are kept per thread (a long-poll
+ * who the client is. Verified tokens are kept per worker (a long-poll
  * re-polls with the same one), compared whole, never by hash alone.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,22 +17,20 @@
 #include "route.h"
 #include "token.h"
 
-#define CACHE_SLOTS	256
+#define CACHE_SLOTS	4096	/* tokens a worker keeps verified */
 #define PRIVATE_MAX	16
 
 struct cached {
 	char			*token;
-	struct token_claims	 c;
-};
-
-struct auth_cache {
-	struct cached	slot[CACHE_SLOTS];
+	struct token_claims	*c;
 };
 
 static struct token_key	 key;
 static bool		 have_key;
 static char		 private[PRIVATE_MAX][EVENT_ROOM_MAX + 2];
 static int		 nprivate;
+static struct cached	 cache[CACHE_SLOTS];	/* the worker's threads' */
+static pthread_mutex_t	 cache_mu = PTHREAD_MUTEX_INITIALIZER;
 
 int
 auth_init(char *err, size_t errlen)
@@ -70,16 +69,6 @@ auth_init(char *err, size_t errlen)
 	return 0;
 }
 
-void
-auth_cache_free(struct auth_cache *ac)
-{
-	if (ac == NULL)
-		return;
-	for (int i = 0; i < CACHE_SLOTS; i++)
-		free(ac->slot[i].token);
-	free(ac);
-}
-
 bool
 auth_private(const char *room)
 {
@@ -115,35 +104,47 @@ fnv(const char *s)
 	return h;
 }
 
-/* The claims of a valid token, verified once per thread and slot. */
+/*
+ * The claims of a valid token: verified once, then found in the worker's
+ * cache (the same token comes back with every re-poll), compared whole.
+ */
 static enum token_status
-claims(struct auth_cache **acp, const char *token, int64_t now,
-    struct token_claims *out)
+claims(const char *token, int64_t now, struct token_claims *out)
 {
-	struct auth_cache	*ac = *acp;
-	struct cached		*e;
+	struct cached		*e = &cache[fnv(token) % CACHE_SLOTS];
 	enum token_status	 st;
+	bool			 hit;
+	char			*t;
+	struct token_claims	*c;
 
-	if (ac == NULL && (ac = *acp = calloc(1, sizeof *ac)) == NULL)
-		return token_verify(&key, token, now, out);
-	e = &ac->slot[fnv(token) % CACHE_SLOTS];
-	if (e->token != NULL && strcmp(e->token, token) == 0) {
-		*out = e->c;	/* verified: only the times may have run out */
+	pthread_mutex_lock(&cache_mu);
+	if ((hit = e->token != NULL && strcmp(e->token, token) == 0))
+		*out = *e->c;
+	pthread_mutex_unlock(&cache_mu);
+	if (hit) {	/* verified: only the times may have run out */
 		if (out->exp <= now)
 			return TOKEN_EXPIRED;
 		return out->nbf > now ? TOKEN_NOT_YET : TOKEN_OK;
 	}
-	if ((st = token_verify(&key, token, now, out)) == TOKEN_OK) {
-		free(e->token);
-		if ((e->token = strdup(token)) != NULL)
-			e->c = *out;
+	if ((st = token_verify(&key, token, now, out)) != TOKEN_OK)
+		return st;
+	if ((t = strdup(token)) == NULL || (c = malloc(sizeof *c)) == NULL) {
+		free(t);
+		return st;
 	}
+	*c = *out;
+	pthread_mutex_lock(&cache_mu);
+	free(e->token);
+	free(e->c);
+	e->token = t;
+	e->c = c;
+	pthread_mutex_unlock(&cache_mu);
 	return st;
 }
 
 void
-auth_room(struct auth_cache **acp, const struct request *r, const char *room,
-    bool write, struct auth_result *res)
+auth_room(const struct request *r, const char *room, bool write,
+    struct auth_result *res)
 {
 	const char		*token = have_key ? request_token(r) : NULL;
 	struct token_claims	 c;
@@ -158,7 +159,7 @@ auth_room(struct auth_cache **acp, const struct request *r, const char *room,
 		}
 		return;
 	}
-	if ((st = claims(acp, token, now / 1000, &c)) != TOKEN_OK) {
+	if ((st = claims(token, now / 1000, &c)) != TOKEN_OK) {
 		res->status = 401;
 		res->why = token_why(st);
 		return;

@@ -16,7 +16,6 @@
 enum auth_mode { AUTH_NONE, AUTH_REMOTE_USER, AUTH_TOKEN };
 
 struct request;
-struct auth_cache;
 
 struct auth_result {		/* what a request may do, and as whom */
 	int		 status;	/* 0 allowed; 401, 403 refused */
@@ -27,10 +26,9 @@ struct auth_result {		/* what a request may do, and as whom */
 };
 
 int	auth_init(char *err, size_t errlen);
-void	auth_cache_free(struct auth_cache *);
 bool	auth_private(const char *room);
 bool	auth_same_site(const struct request *);
-void	auth_room(struct auth_cache **, const struct request *,
-	    const char *room, bool write, struct auth_result *);
+void	auth_room(const struct request *, const char *room, bool write,
+	    struct auth_result *);
 
 #endif

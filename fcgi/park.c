@@ -209,7 +209,6 @@ park_free(struct park *pk)
 	free(pk->active_at);
 	window_out_free(&pk->out);
 	window_out_free(&pk->ctx.out);
-	auth_cache_free(pk->ctx.auth);
 	buf_free(&pk->lp);
 	buf_free(&pk->sse);
 	free(pk->rooms);

@@ -294,7 +294,7 @@ h_send(struct route_ctx *ctx, struct request *r)
 	if (r->token == NULL && r->query != NULL && fields_form(&q, r->query,
 	    strlen(r->query), &why) == 0)
 		r->token = q.v[F_TOKEN];
-	auth_room(&ctx->auth, r, f.v[F_ROOM], true, &ar);
+	auth_room(r, f.v[F_ROOM], true, &ar);
 	if (ar.status != 0) {
 		refuse(r, &ar);
 		goto out;
@@ -399,7 +399,7 @@ wait_args(struct route_ctx *ctx, struct request *r, struct wait_args *a,
 		a->nick = strndup(nick, nicklen);
 	}
 	r->token = a->f.v[F_TOKEN];
-	auth_room(&ctx->auth, r, a->f.v[F_ROOM], false, &ar);
+	auth_room(r, a->f.v[F_ROOM], false, &ar);
 	if (ar.status != 0) {
 		refuse(r, &ar);
 		return -1;
@@ -557,7 +557,7 @@ h_who(struct route_ctx *ctx, struct request *r)
 	if (need_room(r, &f) == -1)
 		goto out;
 	r->token = f.v[F_TOKEN];
-	auth_room(&ctx->auth, r, f.v[F_ROOM], false, &ar);
+	auth_room(r, f.v[F_ROOM], false, &ar);
 	if (ar.status != 0) {
 		refuse(r, &ar);
 		goto out;

@@ -42,7 +42,6 @@ struct route_ctx {			/* one per accept thread, and the
 	struct store		*st;		/* this thread's */
 	struct park		*pk;
 	struct window_out	 out;
-	struct auth_cache	*auth;		/* verified tokens */
 	int			 slot;		/* the worker's */
 };
 

@@ -404,7 +404,6 @@ accept_main(void *arg)
 		request_free(&r);
 	}
 	window_out_free(&ctx.out);
-	auth_cache_free(ctx.auth);
 	store_close(ctx.st);
 	return NULL;
 }

@@ -121,7 +121,7 @@ header_alg(const char *token, char *out, size_t outlen)
 
 /* A list of room patterns: room characters, an optional '*' at the end. */
 static int
-grant_list(struct json_object *l, char (*out)[EVENT_ROOM_MAX + 2], int *n)
+grant_list(struct json_object *l, struct token_claims *c, uint8_t *n)
 {
 	size_t	len;
 
@@ -139,9 +139,12 @@ grant_list(struct json_object *l, char (*out)[EVENT_ROOM_MAX + 2], int *n)
 		len = strlen(s);
 		if (len == 0 || len > EVENT_ROOM_MAX + 1 ||
 		    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
-		    "vwxyz0123456789_.-") < len - (s[len - 1] == '*'))
+		    "vwxyz0123456789_.-") < len - (s[len - 1] == '*') ||
+		    c->len + len + 1 > TOKEN_GRANT_BYTES)
 			return -1;
-		memcpy(out[(*n)++], s, len + 1);
+		memcpy(c->grants + c->len, s, len + 1);
+		c->len += (uint16_t)(len + 1);
+		(*n)++;
 	}
 	return 0;
 }
@@ -180,8 +183,8 @@ claims_read(const char *json, struct token_claims *c)
 		json_object_object_get_ex(rooms, "read", &r);
 		json_object_object_get_ex(rooms, "write", &w);
 	}
-	if (grant_list(r, c->read, &c->nread) == -1 ||
-	    grant_list(w, c->write, &c->nwrite) == -1)
+	if (grant_list(r, c, &c->nread) == -1 ||
+	    grant_list(w, c, &c->nwrite) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -254,10 +257,10 @@ token_match(const char *pattern, const char *room)
 bool
 token_grants(const struct token_claims *c, const char *room, bool write)
 {
-	int	n = write ? c->nwrite : c->nread;
+	const char	*g = c->grants;
 
-	for (int i = 0; i < n; i++)
-		if (token_match(write ? c->write[i] : c->read[i], room))
+	for (int i = 0; i < c->nread + c->nwrite; i++, g += strlen(g) + 1)
+		if ((i >= c->nread) == write && token_match(g, room))
 			return true;
 	return false;
 }

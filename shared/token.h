@@ -14,6 +14,7 @@
 
 #define TOKEN_MAX	4096	/* bytes of a token */
 #define TOKEN_GRANTS	16	/* room patterns a list holds */
+#define TOKEN_GRANT_BYTES 1024	/* of all patterns, NULs included */
 #define TOKEN_SECRET_MIN 32	/* bytes of an HS256 secret (RFC 7518) */
 
 struct token_key {
@@ -26,9 +27,11 @@ struct token_claims {
 	char		sub[EVENT_NICK_BYTES + 1];
 	int64_t		exp;		/* s since the epoch */
 	int64_t		nbf;		/* 0: none */
-	int		nread, nwrite;
-	char		read[TOKEN_GRANTS][EVENT_ROOM_MAX + 2];
-	char		write[TOKEN_GRANTS][EVENT_ROOM_MAX + 2];
+	uint8_t		nread, nwrite;
+	uint16_t	len;		/* bytes of grants used */
+	char		grants[TOKEN_GRANT_BYTES];	/* the read patterns,
+					   then the write ones, each ending
+					   in NUL */
 };
 
 enum token_status {

@@ -55,12 +55,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	len = strnlen(c.sub, sizeof c.sub);
 	FUZZ_CHECK(len >= 1 && len < sizeof c.sub, "sub of %zu bytes", len);
-	FUZZ_CHECK(c.nread >= 0 && c.nread <= TOKEN_GRANTS && c.nwrite >= 0 &&
-	    c.nwrite <= TOKEN_GRANTS, "grants %d/%d", c.nread, c.nwrite);
-	for (int i = 0; i < c.nread + c.nwrite; i++) {
-		const char *g = i < c.nread ? c.read[i] : c.write[i - c.nread];
-		FUZZ_CHECK(strlen(g) >= 1 && strlen(g) <= EVENT_ROOM_MAX + 1,
-		    "grant of %zu bytes", strlen(g));
+	FUZZ_CHECK(c.nread <= TOKEN_GRANTS && c.nwrite <= TOKEN_GRANTS &&
+	    c.len <= TOKEN_GRANT_BYTES, "grants %d/%d", c.nread, c.nwrite);
+	for (size_t i = 0, at = 0; i < (size_t)c.nread + c.nwrite; i++) {
+		size_t n = strnlen(c.grants + at, c.len - at);
+		FUZZ_CHECK(n >= 1 && n <= EVENT_ROOM_MAX + 1 && at + n < c.len,
+		    "grant %zu of %zu bytes", i, n);
+		at += n + 1;
 	}
 	FUZZ_CHECK(c.exp > 1700000000, "taken with exp %lld", (long long)c.exp);
 	FUZZ_CHECK(token_verify(&other, tok, 1700000000, &c) ==

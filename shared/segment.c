@@ -708,7 +708,8 @@ segment_addr_enter(struct segment *sg, int slot, const char *addr,
     uint32_t max)
 {
 	uint64_t	tag = segment_hash64(addr, (uint64_t)sg->hdr->epoch) | 1;
-	uint32_t	at = (uint32_t)(tag >> 32) % SEGMENT_ADDRS;
+	uint64_t	mix = (tag ^ tag >> 30) * 0xbf58476d1ce4e5b9ULL;
+	uint32_t	at = (uint32_t)((mix ^ mix >> 27) % SEGMENT_ADDRS);
 	int		spare = -1;
 
 	for (int k = 0; k < ADDR_PROBE; k++) {
@@ -736,8 +737,13 @@ segment_addr_enter(struct segment *sg, int slot, const char *addr,
 
 		for (int s = 0; s < SEGMENT_SLOTS; s++)
 			sum += RELAXED(&e->n[s]);
-		if ((t == 0 || sum == 0) && __atomic_compare_exchange_n(
-		    &e->tag, &t, tag, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		/* Another worker may have taken an entry for addr meanwhile:
+		 * then that one, so an address never has two. */
+		if (t == tag || ((t == 0 || sum == 0) &&
+		    (__atomic_compare_exchange_n(&e->tag, &t, tag, 0,
+		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) || t == tag))) {
+			if (sum >= max && t == tag)
+				return errno = EBUSY, -1;
 			ADD(&e->n[slot], 1);
 			return i;
 		}

@@ -1370,6 +1370,87 @@ segment_rate_limits_each_address_after_burst(void)
 	return 0;
 }
 
+/*
+ * What one address parks, over workers: up to max per address, others
+ * apart, freed places come back, a dead worker's counts cleared; and 4
+ * processes entering the same new address at once (as workers do) share
+ * one entry, so the cap counts them all.
+ */
+static int
+segment_caps_what_one_address_parks(void)
+{
+	struct segment	sg;
+	const char	*name = new_name();
+	char		err[256];
+	int		e[4], got = 0, st;
+	int		fds[2], go[2];
+
+	CHECK(open_seg(&sg, name, 4, 16, 0, true, err, sizeof(err)) == 0);
+	for (int i = 0; i < 3; i++)
+		CHECK((e[i] = segment_addr_enter(&sg, i, "192.0.2.7", 3)) >= 0);
+	CHECK(e[0] == e[1] && e[1] == e[2]);
+	errno = 0;
+	CHECK(segment_addr_enter(&sg, 0, "192.0.2.7", 3) == -1);
+	CHECK(errno == EBUSY);
+	CHECK(segment_addr_enter(&sg, 0, "192.0.2.8", 3) >= 0);
+	segment_addr_leave(&sg, 1, e[1]);
+	CHECK(segment_addr_enter(&sg, 0, "192.0.2.7", 3) >= 0);
+	segment_listeners_clear(&sg, 0);	/* worker 0 died */
+	CHECK(segment_addr_enter(&sg, 5, "192.0.2.7", 3) >= 0);
+	CHECK(segment_addr_enter(&sg, 5, "192.0.2.7", 3) >= 0);
+	CHECK(segment_addr_enter(&sg, 5, "192.0.2.7", 3) == -1);
+
+	/* 4 processes let go at once on 300 new addresses, in step */
+	CHECK(pipe(fds) == 0 && pipe(go) == 0);
+	for (int w = 0; w < 4; w++) {
+		pid_t pid = fork();
+		CHECK(pid != -1);
+		if (pid == 0) {
+			struct segment	csg;
+			char		c, a[32];
+			int		n = 0;
+			if (open_seg(&csg, name, 0, 0, 0, false, err,
+			    sizeof(err)) == -1 || read(go[0], &c, 1) != 1)
+				_exit(1);
+			for (int i = 0; i < 300; i++) {
+				snprintf(a, sizeof a, "198.51.100.%d", i);
+				if (segment_addr_enter(&csg, 10 + w, a, 8) >= 0)
+					n++;
+				else
+					fprintf(stderr, "%s: %s\n", a, strerror(errno));
+			}
+			_exit(write(fds[1], &n, sizeof n) == sizeof n ? 0 : 1);
+		}
+	}
+	close(fds[1]);
+	CHECK(write(go[1], "gggg", 4) == 4);
+	for (int w = 0; w < 4; w++) {
+		int n;
+		CHECK(read(fds[0], &n, sizeof n) == sizeof n);
+		got += n;
+	}
+	close(fds[0]);
+	close(go[0]);
+	close(go[1]);
+	while (wait(&st) > 0)
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	if (got != 4 * 300)
+		fprintf(stderr, "got %d\n", got);
+	CHECK(got == 4 * 300);
+	for (int i = 0; i < 300; i++) {	/* one entry an address */
+		char a[32];
+		int entries = 0;
+		snprintf(a, sizeof a, "198.51.100.%d", i);
+		uint64_t tag = segment_hash64(a, (uint64_t)sg.hdr->epoch) | 1;
+		for (int k = 0; k < SEGMENT_ADDRS; k++)
+			entries += sg.addrs[k].tag == tag;
+		CHECK(entries == 1);
+	}
+	segment_close(&sg);
+	CHECK(segment_unlink(name, err, sizeof(err)) == 0);
+	return 0;
+}
+
 int
 main(void)
 {
@@ -1391,6 +1472,8 @@ main(void)
 		{ "segment_open_races_create", segment_open_races_create },
 		{ "segment_presence_joins_once_and_leaves_after_grace",
 		    segment_presence_joins_once_and_leaves_after_grace },
+		{ "segment_caps_what_one_address_parks",
+		    segment_caps_what_one_address_parks },
 		{ "segment_rate_limits_each_address_after_burst",
 		    segment_rate_limits_each_address_after_burst },
 		{ "segment_refuses_other_layout_and_leaves_it_intact",

@@ -38,6 +38,9 @@ struct options {
 	int		 max_listeners_addr;	/* parked per address, 0: off */
 	const char	*memcached;	/* servers, or NULL: the shm store */
 	const char	*mc_prefix;	/* of memcached keys */
+	const char	*peers;		/* other hosts' --wake-listen */
+	const char	*wake_listen;	/* this relay's wake-up address */
+	int		 relay_tick;	/* ms between the relay's polls */
 	const char	*user;		/* run as, when started as root */
 	gid_t		 user_gid;
 	const char	*trust_proxy;	/* REMOTE_ADDR whose X-Forwarded-For

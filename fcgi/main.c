@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "wake.h"
 #include "fcomet.h"
 #include "log.h"
 #include "park.h"
@@ -42,6 +43,7 @@ struct options	opt = {
 	.burst = 10,
 	.room_rate = 1,
 	.max_listeners_addr = 256,
+	.relay_tick = 30,
 	.room_burst = 60,
 	.room_ttl = 86400,
 	.timeout_default = 25,
@@ -105,6 +107,10 @@ usage(int code)
 "  --memcached HOST:PORT[,HOST:PORT...]  share ids and events with the other\n"
 "                          hosts of the site through memcached\n"
 "  --memcached-prefix P    prefix of the memcached keys (default fcomet)\n"
+"  --peers HOST:PORT,...   tell these hosts' relays of each event stored here\n"
+"                          (their --wake-listen), so they fetch it at once\n"
+"  --wake-listen HOST:PORT this relay's wake-up address (UDP)\n"
+"  --relay-tick MS         the relay polls memcached every MS (default 30)\n"
 "  --user USER             started as root: workers run as USER once the\n"
 "                          socket and the segment are open (required)\n"
 "  --trust-proxy ADDR      take the client address from X-Forwarded-For of\n"
@@ -213,7 +219,7 @@ options(int argc, char **argv)
 	    O_LIFE, O_TRUST, O_PID, O_DAEMON, O_DEBUG, O_HELP, O_VERSION,
 	    O_MC, O_MCPREFIX, O_USER, O_PROXY, O_FDS, O_SEGMAX, O_ROOMTTL,
 	    O_HISTTTL, O_ROOMRATE, O_AUTH, O_TOKENKEY, O_TOKENALG, O_PRIVATE,
-	    O_ORIGIN, O_MAXLADDR };
+	    O_ORIGIN, O_MAXLADDR, O_PEERS, O_WAKE, O_TICK };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, O_SOCKET },
 		{ "socket-mode", required_argument, NULL, O_MODE },
@@ -245,6 +251,9 @@ options(int argc, char **argv)
 		{ "trust-proxy", required_argument, NULL, O_PROXY },
 		{ "max-fds", required_argument, NULL, O_FDS },
 		{ "memcached-prefix", required_argument, NULL, O_MCPREFIX },
+		{ "peers", required_argument, NULL, O_PEERS },
+		{ "wake-listen", required_argument, NULL, O_WAKE },
+		{ "relay-tick", required_argument, NULL, O_TICK },
 		{ "pidfile", required_argument, NULL, O_PID },
 		{ "daemon", no_argument, NULL, O_DAEMON },
 		{ "debug", no_argument, NULL, O_DEBUG },
@@ -351,6 +360,12 @@ options(int argc, char **argv)
 			    "--max-fds");
 			break;
 		case O_MCPREFIX: opt.mc_prefix = optarg; break;
+		case O_PEERS: opt.peers = optarg; break;
+		case O_WAKE: opt.wake_listen = optarg; break;
+		case O_TICK:
+			opt.relay_tick = (int)num_arg(optarg, 1, 60000,
+			    "--relay-tick");
+			break;
 		case O_PID: opt.pidfile = optarg; break;
 		case O_DAEMON: opt.daemon = true; break;
 		case 't': opt.check_only = true; break;
@@ -384,33 +399,11 @@ static int
 listen_tcp(const char *spec)
 {
 	struct sockaddr_storage	ss;
-	char			host[64];
-	const char		*colon = strrchr(spec, ':');
 	socklen_t		len;
-	int			fd, on = 1, port;
+	int			fd, on = 1;
 
-	memset(&ss, 0, sizeof ss);
-	if (colon == NULL || (size_t)(colon - spec) >= sizeof host)
+	if (addr_parse(spec, &ss, &len) == -1)
 		fatal("--socket %s: give PATH, HOST:PORT or [::1]:PORT", spec);
-	port = (int)num_arg(colon + 1, 1, 65535, "the port");
-	memcpy(host, spec, colon - spec);
-	host[colon - spec] = '\0';
-	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		host[strlen(host) - 1] = '\0';
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
-			fatal("--socket %s: bad IPv6 address", spec);
-		len = sizeof *s6;
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-			fatal("--socket %s: bad IPv4 address", spec);
-		len = sizeof *s4;
-	}
 	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		fatal("socket: %s", strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
@@ -657,7 +650,7 @@ main(int argc, char **argv)
 
 	options(argc, argv);
 	log_init("fcomet", opt.debug);
-	if (auth_init(err, sizeof err) == -1)
+	if (auth_init(err, sizeof err) == -1 || wake_init(err, sizeof err) == -1)
 		fatal("%s", err);
 	set_fd_limit();
 	opt.seg.create = true;

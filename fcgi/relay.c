@@ -2,13 +2,15 @@
  * relay.c: memcached mode. A child of the master that mirrors into this
  * host's segment the events other hosts stored, in id order, so local
  * listeners are woken exactly as for a local send. Idle, it reads one key
- * (the site's sequence counter) every RELAY_TICK_MS; when it moves, it
+ * (the site's sequence counter) every --relay-tick ms (30); when it moves, it
  * fetches the room counters in one multi-get and the missing events in
  * another. An id taken but never stored is waited for HOLE_WAIT_MS (1 s), then
  * skipped: a gap, never a hang or a reordering.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +21,8 @@
 #include "log.h"
 #include "park.h"
 #include "store.h"
+#include "wake.h"
 
-#define RELAY_TICK_MS	30
 #define RELAY_FULL_MS	2000	/* look at every room even if seq is still */
 #define HOLE_WAIT_MS	1000	/* an id taken but not stored: then a gap */
 #define RELAY_BATCH	256	/* events fetched per multi-get */
@@ -282,17 +284,52 @@ relay_pass(struct relay *rl)
 }
 
 /*
+ * A peer stored an event in room (wake.c): its counter, read now, and
+ * the ids this host lacks, fetched now, without waiting for the poll.
+ */
+static void
+relay_room_now(struct relay *rl, const char *room)
+{
+	struct window	w;
+	char		key[128];
+	uint64_t	n;
+	int		ri, err;
+
+	store_mc_key(rl->st, key, sizeof key, "n", room, 0);
+	n = mc_get_number(rl, key, &err);
+	if (err || n == 0 || n > EVENT_ID_MAX ||
+	    (ri = segment_room_get(rl->sg, room)) == -1)
+		return;		/* no such room: nothing is made here */
+	rl->known[ri] = true;
+	segment_window(rl->sg, ri, &w);
+	if (n > window_last(&w)) {
+		rl->counter[ri] = n;
+		relay_fetch(rl, ri);
+	}
+}
+
+/*
  * Sleeps until the next tick, or sooner when this host's segment changes
- * (a local send that could not go into the window in order). False once
- * SIGTERM or SIGINT came.
+ * (a local send that could not go into the window in order) or a peer's
+ * wake-up comes (then its rooms are fetched). False once SIGTERM or
+ * SIGINT came.
  */
 static bool
-relay_sleep(struct segment *sg, uint32_t *seen, const sigset_t *stop)
+relay_sleep(struct relay *rl, int wake_fd, uint32_t *seen,
+    const sigset_t *stop)
 {
 	struct timespec	zero = { 0, 0 };
+	struct pollfd	pfd = { .fd = wake_fd, .events = POLLIN };
+	char		rooms[WAKE_BATCH][EVENT_ROOM_MAX + 1];
 
-	segment_wait(sg, *seen, RELAY_TICK_MS);
-	*seen = segment_change(sg);
+	if (wake_fd == -1)
+		segment_wait(rl->sg, *seen, opt.relay_tick);
+	else if (poll(&pfd, 1, opt.relay_tick) == 1) {
+		int n = wake_recv(wake_fd, rooms, WAKE_BATCH);
+		for (int i = 0; i < n; i++)
+			relay_room_now(rl, rooms[i]);
+	}
+	*seen = segment_change(rl->sg);
 	return sigtimedwait(stop, NULL, &zero) == -1;
 }
 
@@ -307,6 +344,7 @@ relay_main(void)
 	uint32_t	 change;
 	int64_t		 full = 0;
 	bool		 again = false;
+	int		 wake_fd = -1;
 
 	opt.seg.create = false;
 	if (segment_open(&sg, &opt.seg, err, sizeof err) == -1)
@@ -320,13 +358,16 @@ relay_main(void)
 	rl.upto = calloc(sg.hdr->nrooms, sizeof *rl.upto);
 	if (!rl.known || !rl.counter || !rl.since || !rl.upto)
 		fatal("out of memory");
+	if (opt.wake_listen != NULL &&
+	    (wake_fd = wake_listen(err, sizeof err)) == -1)
+		fatal("%s", err);
 	store_mc_key(rl.st, key, sizeof key, "seq", NULL, 0);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	change = segment_change(&sg);
-	while (relay_sleep(&sg, &change, &set)) {
+	while (relay_sleep(&rl, wake_fd, &change, &set)) {
 		int		e;
 		uint64_t	seq = mc_get_number(&rl, key, &e);
 		int64_t		now = mono_ms();
@@ -347,6 +388,8 @@ relay_main(void)
 		if (now >= full)
 			full = now + RELAY_FULL_MS;
 	}
+	if (wake_fd != -1)
+		close(wake_fd);
 	free(rl.known);
 	free(rl.counter);
 	free(rl.since);

@@ -1,0 +1,186 @@
+/*
+ * wake.c: a host that stored an event sends each peer's relay one UDP
+ * datagram, the room's name. The datagram carries no id: the relay reads
+ * the room's counter from memcached and fetches exactly the ids it lacks,
+ * so a forged, replayed or reordered datagram costs a counter read and
+ * never an id, and a lost one costs the 30 ms poll that stays as the net.
+ * Only datagrams from the addresses of --peers are read.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fcomet.h"
+#include "log.h"
+#include "wake.h"
+
+static struct sockaddr_storage	peers[WAKE_PEERS_MAX];
+static socklen_t		peer_len[WAKE_PEERS_MAX];
+static int			npeers;
+static int			send_fd[2] = { -1, -1 };	/* v4, v6 */
+
+/* "1.2.3.4:PORT" or "[::1]:PORT": 0, or -1. */
+int
+addr_parse(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
+{
+	const char	*colon = strrchr(spec, ':');
+	char		 host[64], *end;
+	long		 port;
+
+	memset(ss, 0, sizeof *ss);
+	if (colon == NULL || (size_t)(colon - spec) >= sizeof host)
+		return -1;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || *end != '\0' || port < 1 || port > 65535)
+		return -1;
+	memcpy(host, spec, (size_t)(colon - spec));
+	host[colon - spec] = '\0';
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		host[strlen(host) - 1] = '\0';
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*len = sizeof *s6;
+		return inet_pton(AF_INET6, host + 1, &s6->sin6_addr) == 1 ? 0 : -1;
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons((uint16_t)port);
+	*len = sizeof *s4;
+	return inet_pton(AF_INET, host, &s4->sin_addr) == 1 ? 0 : -1;
+}
+
+int
+wake_init(char *err, size_t errlen)
+{
+	char	*list, *p, *save = NULL;
+
+	if ((opt.peers != NULL || opt.wake_listen != NULL) &&
+	    opt.memcached == NULL) {
+		snprintf(err, errlen, "--peers and --wake-listen are for "
+		    "--memcached mode");
+		return -1;
+	}
+	if (opt.peers == NULL)
+		return 0;
+	if ((list = strdup(opt.peers)) == NULL)
+		return snprintf(err, errlen, "out of memory"), -1;
+	for (p = strtok_r(list, ",", &save); p != NULL;
+	    p = strtok_r(NULL, ",", &save)) {
+		int fam;
+		if (npeers == WAKE_PEERS_MAX ||
+		    addr_parse(p, &peers[npeers], &peer_len[npeers]) == -1) {
+			snprintf(err, errlen, "--peers %s: up to %d of HOST:PORT "
+			    "or [V6]:PORT", p, WAKE_PEERS_MAX);
+			free(list);
+			return -1;
+		}
+		fam = peers[npeers++].ss_family == AF_INET6;
+		if (send_fd[fam] == -1 && (send_fd[fam] = socket(fam ?
+		    AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, 0)) == -1) {
+			snprintf(err, errlen, "socket: %s", strerror(errno));
+			free(list);
+			return -1;
+		}
+	}
+	free(list);
+	return 0;
+}
+
+/* Tells every peer; never waits (a full socket buffer drops the datagram:
+ * the poll covers it). */
+void
+wake_send(const char *room)
+{
+	size_t	len = strlen(room);
+
+	for (int i = 0; i < npeers; i++) {
+		int fd = send_fd[peers[i].ss_family == AF_INET6];
+		if (sendto(fd, room, len, MSG_DONTWAIT,
+		    (struct sockaddr *)&peers[i], peer_len[i]) == -1)
+			log_debug("wake-up to peer %d: %s", i, strerror(errno));
+	}
+}
+
+int
+wake_listen(char *err, size_t errlen)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		len;
+	int			fd;
+
+	if (opt.wake_listen == NULL)
+		return -1;
+	if (addr_parse(opt.wake_listen, &ss, &len) == -1) {
+		snprintf(err, errlen, "--wake-listen %s: HOST:PORT or "
+		    "[V6]:PORT", opt.wake_listen);
+		return -1;
+	}
+	if ((fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0)) == -1 ||
+	    bind(fd, (struct sockaddr *)&ss, len) == -1) {
+		snprintf(err, errlen, "--wake-listen %s: %s", opt.wake_listen,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+from_peer(const struct sockaddr_storage *from)
+{
+	for (int i = 0; i < npeers; i++) {
+		const struct sockaddr_storage *p = &peers[i];
+		if (p->ss_family != from->ss_family)
+			continue;
+		if (p->ss_family == AF_INET &&
+		    ((const struct sockaddr_in *)p)->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)from)->sin_addr.s_addr)
+			return 1;
+		if (p->ss_family == AF_INET6 && memcmp(
+		    &((const struct sockaddr_in6 *)p)->sin6_addr,
+		    &((const struct sockaddr_in6 *)from)->sin6_addr, 16) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Drains fd: the distinct valid room names peers sent, at most max. */
+int
+wake_recv(int fd, char (*rooms)[EVENT_ROOM_MAX + 1], int max)
+{
+	char			buf[EVENT_ROOM_MAX + 1];
+	struct sockaddr_storage	from;
+	socklen_t		flen;
+	ssize_t			n;
+	int			nr = 0;
+
+	for (int i = 0; i < 4 * max; i++) {
+		const char *why;
+		flen = sizeof from;
+		n = recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT,
+		    (struct sockaddr *)&from, &flen);
+		if (n < 0)
+			break;
+		if (!from_peer(&from) || n > EVENT_ROOM_MAX ||
+		    event_check_room(buf, (size_t)n, &why) != 0)
+			continue;
+		buf[n] = '\0';
+		int seen = 0;
+		for (int k = 0; k < nr && !seen; k++)
+			seen = strcmp(rooms[k], buf) == 0;
+		if (!seen && nr < max)
+			memcpy(rooms[nr++], buf, (size_t)n + 1);
+	}
+	return nr;
+}

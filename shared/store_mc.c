@@ -21,7 +21,9 @@
  * not answer costs CONNECT-TIMEOUT), not shunned for a second by a thread
  * that happened to meet its restart.
  */
-#define MC_OPTIONS	" --BINARY-PROTOCOL --CONNECT-TIMEOUT=300" \
+/* Consistent hashing over several servers: one down takes only its keys. */
+#define MC_OPTIONS	" --BINARY-PROTOCOL --DISTRIBUTION=consistent" \
+			" --CONNECT-TIMEOUT=300" \
 			" --POLL-TIMEOUT=300 --RCV-TIMEOUT=300000" \
 			" --SND-TIMEOUT=300000 --RETRY-TIMEOUT=0 --TCP-NODELAY"
 

@@ -260,6 +260,10 @@ h_send(struct route_ctx *ctx, struct request *r)
 		fail(r, 413, "the body is too large", NULL);
 		return;
 	}
+	if (r->body_cut) {
+		fail(r, 400, "the body ended before its Content-Length", NULL);
+		return;
+	}
 	st = kind == 1 ? fields_form(&f, r->body, r->bodylen, &why) :
 	    fields_json(&f, r->body, r->bodylen, &why);
 	if (st != 0) {

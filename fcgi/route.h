@@ -31,6 +31,7 @@ struct request {
 	char		*body;
 	size_t		 bodylen;
 	bool		 body_over;	/* more than FCOMET_BODY_MAX */
+	bool		 body_cut;	/* less than CONTENT_LENGTH came */
 	uint8_t		 keep;		/* enum conn_keep */
 	struct parked	*conn;		/* read by the dispatcher: its kept
 					   connection, reused if parked */

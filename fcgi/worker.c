@@ -131,6 +131,10 @@ request_body(FCGX_Request *req, struct request *r)
 		request_discard(req);
 	}
 	r->bodylen = n > 0 ? (size_t)n : 0;
+	/* A client that hung up mid-upload: the web server (Apache) ends
+	 * stdin early. What came is not the message: never stored. */
+	r->body_cut = !r->body_over && ((r->clen >= 0 &&
+	    (int64_t)r->bodylen != r->clen) || FCGX_GetError(req->in) != 0);
 }
 
 /*

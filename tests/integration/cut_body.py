@@ -1,0 +1,59 @@
+#!/usr/bin/python3
+"""cut_body.py BASE SERVER: a POST /send whose client hangs up before its
+Content-Length is sent stores nothing (through nginx and Apache); a whole
+one is stored. Prints PASS/FAIL lines; exit 1 if any failed."""
+
+import json
+import socket
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+BASE, SERVER = sys.argv[1], sys.argv[2]
+U = urllib.parse.urlsplit(BASE)
+RUN = str(int(time.time() * 1000) % 100000)
+failed = 0
+
+
+def ok(name, cond, why=""):
+    global failed
+    print(("PASS: %s: cut body: %s" if cond else "FAIL: %s: cut body: %s - "
+           + why) % (SERVER, name))
+    sys.stdout.flush()
+    failed += not cond
+
+
+def raw_post(body, declared):
+    s = socket.create_connection((U.hostname, U.port), timeout=10)
+    s.sendall(("POST /chat/send HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: "
+               "application/x-www-form-urlencoded\r\nContent-Length: %d\r\n"
+               "\r\n" % (U.hostname, U.port, declared)).encode() + body)
+    return s
+
+
+def events(room):
+    with urllib.request.urlopen("%s/chat/listen?room=%s&since=0&timeout=0"
+                                % (BASE, room), timeout=10) as r:
+        return [e["text"] for e in json.load(r)["events"]]
+
+
+room = "cut" + RUN
+s = raw_post(b"room=%s&nick=a&text=trun" % room.encode(), 129)
+time.sleep(0.3)
+s.close()                       # the client hangs up mid-upload
+s = raw_post(b"room=%s&nick=a&text=cut2" % room.encode(), 4000)
+time.sleep(0.3)
+s.shutdown(socket.SHUT_WR)      # or half-closes
+time.sleep(1.5)
+s.close()
+time.sleep(1)
+body = b"room=%s&nick=a&text=whole" % room.encode()
+s = raw_post(body, len(body))
+resp = s.recv(4096)
+s.close()
+ok("a whole body is stored", b" 200 " in resp.split(b"\r\n")[0], repr(resp[:80]))
+got = events(room)
+ok("bodies cut before their Content-Length are not stored",
+   got == ["whole"], str(got))
+sys.exit(1 if failed else 0)

@@ -1,5 +1,6 @@
 #!/bin/bash
-# A client that hangs up mid-upload stores nothing, through nginx
+# A client that hangs up mid-upload stores nothing, and a 4 MiB body gets
+# the protocol's JSON 413, through nginx
 # (cases: cut_body.py).
 . "$(dirname "$0")/lib.sh"
 fc_init

@@ -187,6 +187,7 @@ fc_nginx_location() {
 	pass=$up
 	[ -n "${FC_NGINX_NOKEEP:-}" ] && pass=unix:$2 keep=off
 	sed -e "s#^location /chat/ {#location $1 {\n\t$3#" \
+	    -e "s#@fcomet_too_large#@fcomet_too_large_$up#g" \
 	    -e "s#fastcgi_pass fcomet;#fastcgi_pass $pass;#" \
 	    -e "s#fastcgi_keep_conn on;#fastcgi_keep_conn $keep;#" \
 	    "$top/nginx/fcomet.conf"
@@ -296,7 +297,7 @@ fc_apache_conf() {
 	$4
 	EOF
 	for mod in mpm_event authz_core authz_user authn_core authn_file \
-	    auth_basic mime dir alias env proxy proxy_fcgi; do
+	    auth_basic mime dir alias env headers proxy proxy_fcgi; do
 		echo "LoadModule ${mod}_module $m/mod_$mod.so"
 	done
 	cat <<-EOF

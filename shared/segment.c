@@ -703,6 +703,16 @@ segment_listeners(const struct segment *sg, int ri)
  * (then it is not counted). Lock-free: counts change by atomic adds,
  * an entry is taken or reused (all its counts 0) by compare-and-swap.
  */
+static uint32_t
+addr_sum(const struct segment_addr *e)
+{
+	uint32_t	sum = 0;
+
+	for (int s = 0; s < SEGMENT_SLOTS; s++)
+		sum += RELAXED(&e->n[s]);
+	return sum;
+}
+
 int
 segment_addr_enter(struct segment *sg, int slot, const char *addr,
     uint32_t max)
@@ -710,44 +720,33 @@ segment_addr_enter(struct segment *sg, int slot, const char *addr,
 	uint64_t	tag = segment_hash64(addr, (uint64_t)sg->hdr->epoch) | 1;
 	uint64_t	mix = (tag ^ tag >> 30) * 0xbf58476d1ce4e5b9ULL;
 	uint32_t	at = (uint32_t)((mix ^ mix >> 27) % SEGMENT_ADDRS);
-	int		spare = -1;
 
-	for (int k = 0; k < ADDR_PROBE; k++) {
-		int			 i = (int)((at + (uint32_t)k) % SEGMENT_ADDRS);
-		struct segment_addr	*e = &sg->addrs[i];
-		uint64_t		 t = LOAD(&e->tag);
-		uint32_t		 sum = 0;
+	/* First addr's own entry; failing that, a free one. Another worker
+	 * may take an entry for addr meanwhile: then that one, so that an
+	 * address never has two. */
+	for (int pass = 0; pass < 2; pass++)
+		for (int k = 0; k < ADDR_PROBE; k++) {
+			int i = (int)((at + (uint32_t)k) % SEGMENT_ADDRS);
+			struct segment_addr *e = &sg->addrs[i];
+			uint64_t t = LOAD(&e->tag);
+			uint32_t sum = addr_sum(e);
 
-		for (int s = 0; s < SEGMENT_SLOTS; s++)
-			sum += RELAXED(&e->n[s]);
-		if (t == tag) {
+			if (t != tag) {
+				if (pass == 0 || (t != 0 && sum != 0))
+					continue;
+				if (__atomic_compare_exchange_n(&e->tag, &t,
+				    tag, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+					ADD(&e->n[slot], 1);	/* ours now */
+					return i;
+				}
+				if (t != tag)
+					continue;
+			}
 			if (sum >= max)
 				return errno = EBUSY, -1;
 			ADD(&e->n[slot], 1);
 			return i;
 		}
-		if (spare == -1 && (t == 0 || sum == 0))
-			spare = i;
-	}
-	for (int k = 0; spare != -1 && k < ADDR_PROBE; k++) {
-		int			 i = (int)((at + (uint32_t)k) % SEGMENT_ADDRS);
-		struct segment_addr	*e = &sg->addrs[i];
-		uint64_t		 t = LOAD(&e->tag);
-		uint32_t		 sum = 0;
-
-		for (int s = 0; s < SEGMENT_SLOTS; s++)
-			sum += RELAXED(&e->n[s]);
-		/* Another worker may have taken an entry for addr meanwhile:
-		 * then that one, so an address never has two. */
-		if (t == tag || ((t == 0 || sum == 0) &&
-		    (__atomic_compare_exchange_n(&e->tag, &t, tag, 0,
-		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) || t == tag))) {
-			if (sum >= max && t == tag)
-				return errno = EBUSY, -1;
-			ADD(&e->n[slot], 1);
-			return i;
-		}
-	}
 	return errno = ENOSPC, -1;
 }
 

@@ -7,13 +7,13 @@ got, as the web page does, and must end with every id sent, in order,
 exactly once; B's own listener too. Sends A answered 200 before it died
 are all delivered (none of them lost with it). Prints PASS/FAIL lines."""
 
-import http.client
-import json
 import subprocess
 import sys
 import threading
 import time
 import urllib.parse
+
+from fchttp import req
 
 A, B, KILL = sys.argv[1], sys.argv[2], sys.argv[3]
 ROOM = "kill%d" % (int(time.time() * 1000) % 100000)
@@ -29,17 +29,6 @@ def ok(name, cond, why=""):
            "FAIL: memcached kill: %s - " + why) % name)
     sys.stdout.flush()
     failed += not cond
-
-
-def req(base, method, path, body=None, timeout=20):
-    u = urllib.parse.urlsplit(base)
-    c = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
-    h = {"Content-Type": "application/x-www-form-urlencoded"} if body else {}
-    c.request(method, u.path + path, body=body, headers=h)
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    return r.status, json.loads(data) if data and r.status < 500 else None
 
 
 def sender(i):

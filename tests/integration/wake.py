@@ -11,12 +11,12 @@ lost X Y     X's --peers is a port nothing reads (the datagram is lost):
              Y (--relay-tick 200) gets the message by its poll, in order
 Prints PASS/FAIL lines; exit 1 if any failed."""
 
-import http.client
-import json
 import sys
 import threading
 import time
 import urllib.parse
+
+from fchttp import req
 
 CASE, HOSTS = sys.argv[1], sys.argv[2:]
 RUN = str(int(time.time() * 1000) % 100000)
@@ -28,17 +28,6 @@ def ok(name, cond, why=""):
     print(("PASS: wake: %s" if cond else "FAIL: wake: %s - " + why) % name)
     sys.stdout.flush()
     failed += not cond
-
-
-def req(base, method, path, body=None, timeout=30):
-    u = urllib.parse.urlsplit(base)
-    c = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
-    h = {"Content-Type": "application/x-www-form-urlencoded"} if body else {}
-    c.request(method, u.path + path, body=body, headers=h)
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    return r.status, json.loads(data) if data else None
 
 
 def send(base, room, text):

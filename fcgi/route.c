@@ -296,8 +296,8 @@ h_send(struct route_ctx *ctx, struct request *r)
 		goto out;
 	}
 	r->token = f.v[F_TOKEN];
-	if (r->token == NULL && r->query != NULL && fields_form(&q, r->query,
-	    strlen(r->query), &why) == 0)
+	if (r->token == NULL && opt.token_key != NULL && r->query != NULL &&
+	    fields_form(&q, r->query, strlen(r->query), &why) == 0)
 		r->token = q.v[F_TOKEN];
 	auth_room(r, f.v[F_ROOM], true, &ar);
 	if (ar.status != 0) {

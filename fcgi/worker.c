@@ -187,10 +187,15 @@ request_take(FCGX_Request *req, struct request *r)
 	r->addr = client_addr(req);
 	r->user = param_dup(req, "REMOTE_USER");
 	r->last_event_id = param_dup(req, "HTTP_LAST_EVENT_ID");
-	r->authz = param_dup(req, "HTTP_AUTHORIZATION");
-	r->origin = param_dup(req, "HTTP_ORIGIN");
-	r->fetch_site = param_dup(req, "HTTP_SEC_FETCH_SITE");
-	r->host = param_dup(req, "HTTP_HOST");
+	/* Only what a handler reads: a re-poll (a GET) never needs the
+	 * cross-site headers, and no request a token without a key. */
+	if (opt.token_key != NULL)
+		r->authz = param_dup(req, "HTTP_AUTHORIZATION");
+	if (r->method != NULL && strcmp(r->method, "POST") == 0) {
+		r->origin = param_dup(req, "HTTP_ORIGIN");
+		r->fetch_site = param_dup(req, "HTTP_SEC_FETCH_SITE");
+		r->host = param_dup(req, "HTTP_HOST");
+	}
 	request_body(req, r);
 	/* Kept only if asked and in step: the request's records all read. */
 	r->keep = req->keepConnection && FCGX_HasSeenEOF(req->in) == EOF &&

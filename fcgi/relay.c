@@ -5,7 +5,9 @@
  * (the site's sequence counter) every --relay-tick ms (30); when it moves, it
  * fetches the room counters in one multi-get and the missing events in
  * another. An id taken but never stored is waited for HOLE_WAIT_MS (1 s), then
- * skipped: a gap, never a hang or a reordering.
+ * skipped: a gap, never a hang or a reordering. With --peers, a peer's
+ * wake-up "ROOM ID" is fetched at once (one get), and this relay bumps the
+ * sequence counter for this host's sends, once a tick, not each send.
  */
 #include <errno.h>
 #include <poll.h>
@@ -185,11 +187,13 @@ relay_wait(struct relay *rl, int ri, uint64_t id)
 }
 
 /*
- * Fetches room ri's events after its local last up to its counter and
- * stores them in order. Returns true if it waits on a missing id.
+ * Fetches room ri's events after its local last up to upto and stores them
+ * in order. Returns true if it waits on a missing id, or more are to come.
+ * A hint (a peer's wake-up, not the counter) is trusted only as far as
+ * the events are there: a missing one ends it (true), never a wait.
  */
 static bool
-relay_fetch(struct relay *rl, int ri)
+relay_fetch(struct relay *rl, int ri, uint64_t upto, bool hint)
 {
 	struct window		 w;
 	const char		*room = rl->sg->rooms[ri].name;
@@ -200,7 +204,7 @@ relay_fetch(struct relay *rl, int ri)
 	size_t			 vlen[RELAY_BATCH];
 	memcached_result_st	*res;
 	memcached_return_t	 rc;
-	uint64_t		 from, n, id, upto = rl->counter[ri];
+	uint64_t		 from, n, id;
 	bool			 waiting = false;
 
 	segment_window(rl->sg, ri, &w);
@@ -237,6 +241,10 @@ relay_fetch(struct relay *rl, int ri)
 		char *v = vals[i];
 		if (waiting) {
 			free(v);
+			continue;
+		}
+		if (v == NULL && hint) {
+			waiting = true;
 			continue;
 		}
 		if (v == NULL) {
@@ -278,23 +286,35 @@ relay_pass(struct relay *rl)
 		segment_window(rl->sg, (int)ri, &w);
 		if (rl->counter[ri] <= EVENT_ID_MAX &&
 		    rl->counter[ri] > window_last(&w))
-			again |= relay_fetch(rl, (int)ri);
+			again |= relay_fetch(rl, (int)ri, rl->counter[ri],
+			    false);
 	}
 	return again;
 }
 
 /*
- * A peer stored an event in room (wake.c): its counter, read now, and
- * the ids this host lacks, fetched now, without waiting for the poll.
+ * A peer stored event id in room (wake.c): fetched now, without waiting
+ * for the poll. Only if that falls short (ids missing, a room new here) is
+ * the counter read, and only a room memcached has is made here.
  */
 static void
-relay_room_now(struct relay *rl, const char *room)
+relay_room_now(struct relay *rl, const char *room, uint64_t id)
 {
 	struct window	w;
 	char		key[128];
 	uint64_t	n;
 	int		ri, err;
 
+	if ((ri = segment_room_find(rl->sg, room)) != -1) {
+		segment_window(rl->sg, ri, &w);
+		n = window_last(&w);
+		if (id <= n)
+			return;
+		if (id - n <= RELAY_BATCH && !relay_fetch(rl, ri, id, true)) {
+			rl->known[ri] = true;
+			return;
+		}
+	}
 	store_mc_key(rl->st, key, sizeof key, "n", room, 0);
 	n = mc_get_number(rl, key, &err);
 	if (err || n == 0 || n > EVENT_ID_MAX ||
@@ -304,7 +324,7 @@ relay_room_now(struct relay *rl, const char *room)
 	segment_window(rl->sg, ri, &w);
 	if (n > window_last(&w)) {
 		rl->counter[ri] = n;
-		relay_fetch(rl, ri);
+		relay_fetch(rl, ri, n, false);
 	}
 }
 
@@ -320,14 +340,14 @@ relay_sleep(struct relay *rl, int wake_fd, uint32_t *seen,
 {
 	struct timespec	zero = { 0, 0 };
 	struct pollfd	pfd = { .fd = wake_fd, .events = POLLIN };
-	char		rooms[WAKE_BATCH][EVENT_ROOM_MAX + 1];
+	struct wake_msg	msgs[WAKE_BATCH];
 
 	if (wake_fd == -1)
 		segment_wait(rl->sg, *seen, opt.relay_tick);
 	else if (poll(&pfd, 1, opt.relay_tick) == 1) {
-		int n = wake_recv(wake_fd, rooms, WAKE_BATCH);
+		int n = wake_recv(wake_fd, msgs, WAKE_BATCH);
 		for (int i = 0; i < n; i++)
-			relay_room_now(rl, rooms[i]);
+			relay_room_now(rl, msgs[i].room, msgs[i].id);
 	}
 	*seen = segment_change(rl->sg);
 	return sigtimedwait(stop, NULL, &zero) == -1;
@@ -340,7 +360,7 @@ relay_main(void)
 	struct relay	 rl = { .sg = &sg };
 	sigset_t	 set;
 	char		 err[256], key[128];
-	uint64_t	 seen = UINT64_MAX;
+	uint64_t	 seen = UINT64_MAX, bumped = 0;
 	uint32_t	 change;
 	int64_t		 full = 0;
 	bool		 again = false;
@@ -367,10 +387,24 @@ relay_main(void)
 	sigaddset(&set, SIGINT);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	change = segment_change(&sg);
+	bumped = sg.hdr->c.mc_stored;
 	while (relay_sleep(&rl, wake_fd, &change, &set)) {
 		int		e;
-		uint64_t	seq = mc_get_number(&rl, key, &e);
+		uint64_t	seq, mine = __atomic_load_n(&sg.hdr->c.mc_stored,
+				    __ATOMIC_RELAXED);
 		int64_t		now = mono_ms();
+
+		if (opt.peers != NULL && mine != bumped) {
+			/* Our sends since the last tick (woken peers
+			 * have them): one bump tells the rest. Only ours
+			 * since our last pass: no pass for it. */
+			store_mc_seq_bump(rl.st, &seq);
+			if ((e = seq == 0) == 0)
+				bumped = mine;
+			if (seq == seen + 1)
+				seen = seq;
+		} else
+			seq = mc_get_number(&rl, key, &e);
 
 		__atomic_store_n(&sg.hdr->c.mc_down, (uint64_t)e,
 		    __ATOMIC_RELAXED);

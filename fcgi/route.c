@@ -21,7 +21,6 @@
 #include "record.h"
 #include "reply.h"
 #include "route.h"
-#include "wake.h"
 
 #define WHO_MAX		SEGMENT_PRESENCE
 
@@ -338,8 +337,6 @@ h_send(struct route_ctx *ctx, struct request *r)
 		store_error(r);
 		goto out;
 	}
-	if (opt.peers != NULL)	/* the other hosts' relays fetch it now */
-		wake_send(ev.room);
 	reply_head(&b, 200, "application/json; charset=utf-8", NULL);
 	buf_printf(&b, "{\"id\":%lld,\"ts\":%lld}", (long long)id,
 	    (long long)ts);

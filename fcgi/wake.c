@@ -98,13 +98,15 @@ wake_init(char *err, size_t errlen)
 /* Tells every peer; never waits (a full socket buffer drops the datagram:
  * the poll covers it). */
 void
-wake_send(const char *room)
+wake_send(const char *room, uint64_t id)
 {
-	size_t	len = strlen(room);
+	char	msg[EVENT_ROOM_MAX + 24];
+	int	len = snprintf(msg, sizeof msg, "%s %llu", room,
+		    (unsigned long long)id);
 
 	for (int i = 0; i < npeers; i++) {
 		int fd = send_fd[peers[i].ss_family == AF_INET6];
-		if (sendto(fd, room, len, MSG_DONTWAIT,
+		if (sendto(fd, msg, (size_t)len, MSG_DONTWAIT,
 		    (struct sockaddr *)&peers[i], peer_len[i]) == -1)
 			log_debug("wake-up to peer %d: %s", i, strerror(errno));
 	}
@@ -155,32 +157,44 @@ from_peer(const struct sockaddr_storage *from)
 	return 0;
 }
 
-/* Drains fd: the distinct valid room names peers sent, at most max. */
+/* Drains fd: the distinct valid rooms peers named, at most max, each with
+ * the highest id named. */
 int
-wake_recv(int fd, char (*rooms)[EVENT_ROOM_MAX + 1], int max)
+wake_recv(int fd, struct wake_msg *msgs, int max)
 {
-	char			buf[EVENT_ROOM_MAX + 1];
+	char			buf[EVENT_ROOM_MAX + 24], *sp, *end;
 	struct sockaddr_storage	from;
 	socklen_t		flen;
 	ssize_t			n;
-	int			nr = 0;
+	int			nr = 0, k;
+	uint64_t		id;
 
 	for (int i = 0; i < 4 * max; i++) {
 		const char *why;
 		flen = sizeof from;
-		n = recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT,
+		n = recvfrom(fd, buf, sizeof buf - 1, MSG_DONTWAIT,
 		    (struct sockaddr *)&from, &flen);
 		if (n < 0)
 			break;
-		if (!from_peer(&from) || n > EVENT_ROOM_MAX ||
-		    event_check_room(buf, (size_t)n, &why) != 0)
-			continue;
 		buf[n] = '\0';
-		int seen = 0;
-		for (int k = 0; k < nr && !seen; k++)
-			seen = strcmp(rooms[k], buf) == 0;
-		if (!seen && nr < max)
-			memcpy(rooms[nr++], buf, (size_t)n + 1);
+		if (!from_peer(&from) || (sp = memchr(buf, ' ', (size_t)n)) ==
+		    NULL || event_check_room(buf, (size_t)(sp - buf), &why) != 0)
+			continue;
+		*sp = '\0';
+		errno = 0;
+		id = strtoull(sp + 1, &end, 10);
+		if (errno != 0 || end == sp + 1 || *end != '\0' || id == 0 ||
+		    id > EVENT_ID_MAX)
+			continue;
+		for (k = 0; k < nr && strcmp(msgs[k].room, buf) != 0; k++)
+			;
+		if (k == nr && nr == max)
+			continue;
+		if (k == nr) {
+			memcpy(msgs[nr].room, buf, (size_t)(sp - buf) + 1);
+			msgs[nr++].id = id;
+		} else if (id > msgs[k].id)
+			msgs[k].id = id;
 	}
 	return nr;
 }

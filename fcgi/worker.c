@@ -29,6 +29,7 @@
 #include "record.h"
 #include "reply.h"
 #include "route.h"
+#include "wake.h"
 
 struct worker {
 	int		 slot;		/* in the segment's per-worker counts */
@@ -55,6 +56,21 @@ static struct worker	w;
 
 #define REQUEST_READ_S	5	/* a web server silent this long is dropped */
 #define ACCEPT_NICE	5	/* accept threads' nice above the worker's */
+
+/* A thread's store; in memcached mode it wakes the peers' relays. */
+static struct store *
+worker_store(void)
+{
+	struct store	*st;
+	char		 err[256];
+
+	if ((st = store_open(&w.sg, opt.memcached, opt.mc_prefix, err,
+	    sizeof err)) == NULL)
+		fatal("%s", err);
+	if (opt.memcached != NULL && opt.peers != NULL)
+		st->notify = wake_send;
+	return st;
+}
 
 static char *
 param_dup(FCGX_Request *req, const char *name)
@@ -368,13 +384,11 @@ accept_one(void)
 	return fd;
 }
 
-
 static void *
 accept_main(void *arg)
 {
 	struct route_ctx	 ctx = { .sg = &w.sg, .pk = w.pk, .slot = w.slot };
 	FCGX_Request		 req;
-	char			 err[256];
 	int			 fd, nice_base;
 
 	(void)arg;
@@ -388,9 +402,7 @@ accept_main(void *arg)
 	nice_base = getpriority(PRIO_PROCESS, 0);
 	if (errno == 0)
 		setpriority(PRIO_PROCESS, (id_t)gettid(), nice_base + ACCEPT_NICE);
-	if ((ctx.st = store_open(&w.sg, opt.memcached, opt.mc_prefix, err,
-	    sizeof err)) == NULL)
-		fatal("%s", err);
+	ctx.st = worker_store();
 	if (window_out_alloc(&ctx.out, w.sg.hdr->cap, w.sg.hdr->ring) == -1)
 		fatal("out of memory");
 	/* No listening socket for libfcgi: it reads requests on connections
@@ -457,9 +469,7 @@ worker_main(int listen_fd, int slot)
 	else
 		fatal("%s", err);
 	segment_listeners_clear(&w.sg, slot);
-	if ((w.st = store_open(&w.sg, opt.memcached, opt.mc_prefix, err,
-	    sizeof err)) == NULL)
-		fatal("%s", err);
+	w.st = worker_store();
 	w.st->wait_ms = 20;	/* the dispatcher never waits long: a lock
 				   holder stopped costs presence, not service */
 	if ((w.pk = park_new(&w.sg, w.st, slot)) == NULL)

@@ -22,7 +22,7 @@
 #include "window.h"
 
 #define SEGMENT_MAGIC		0x32544d4f43464bULL	/* "KFCOMT2" */
-#define SEGMENT_VERSION		2
+#define SEGMENT_VERSION		3
 #define SEGMENT_ROOMS_DEFAULT	100000
 #define SEGMENT_ROOMS_LIMIT	(1U << 22)
 #define SEGMENT_WINDOW_DEFAULT	1024
@@ -52,6 +52,7 @@ struct segment_counters {
 	uint64_t	moves;		/* windows moved to another size class */
 	uint64_t	steals;		/* windows taken back from idle rooms */
 	uint64_t	rooms_limited;	/* new rooms refused by the rate limit */
+	uint64_t	mc_stored;	/* events this host stored in memcached */
 };
 
 struct segment_rate {		/* one address's token bucket */

@@ -32,6 +32,11 @@ struct store {
 	char			 prefix[48];	/* of memcached keys */
 	int			 wait_ms;	/* for the lock (the dispatcher's
 						   store waits little) */
+	void			(*notify)(const char *room, uint64_t id);
+						/* memcached: tells the peers of
+						   each event stored (wake.c);
+						   then this host's relay bumps
+						   seq, once a tick */
 };
 
 struct store	*store_open(struct segment *, const char *, const char *,
@@ -49,5 +54,6 @@ int		 store_mc_connect(struct store *, const char *, char *, size_t);
 void		 store_mc_key(const struct store *, char *, size_t, const char *,
 		    const char *, uint64_t);
 int64_t		 store_mc_take_id(struct store *, const char *);
+void		 store_mc_seq_bump(struct store *, uint64_t *);
 
 #endif

@@ -118,19 +118,27 @@ mc_room_known(struct store *st, const char *room)
 		mc_failed(st, rc, "room list");
 }
 
-/* Tells the relays that something changed: before the event is there. */
-static void
-mc_seq_bump(struct store *st)
+/*
+ * Tells the relays that something changed. A store with notify leaves it
+ * to this host's relay, once a tick (the peers were woken directly).
+ * *seq, if not NULL, gets the new value (0 on failure).
+ */
+void
+store_mc_seq_bump(struct store *st, uint64_t *seq)
 {
 	char			key[128];
-	uint64_t		seq;
+	uint64_t		v = 0;
 	memcached_return_t	rc;
 
 	store_mc_key(st, key, sizeof key, "seq", NULL, 0);
 	rc = memcached_increment_with_initial(st->mc, key, strlen(key), 1, 1,
-	    0, &seq);
-	if (memcached_failed(rc))
+	    0, &v);
+	if (memcached_failed(rc)) {
 		mc_failed(st, rc, "seq");	/* relays find it later */
+		v = 0;
+	}
+	if (seq != NULL)
+		*seq = v;
 }
 
 /*
@@ -185,7 +193,8 @@ mc_next_id(struct store *st, const char *room, uint64_t local_last,
 		snprintf(val, sizeof val, "%llu", (unsigned long long)*floor);
 		memcached_set(st->mc, key, strlen(key), val, strlen(val), 0, 0);
 	}
-	mc_seq_bump(st);
+	if (st->notify == NULL)
+		store_mc_seq_bump(st, NULL);
 	return 0;
 }
 
@@ -220,7 +229,9 @@ mc_publish(struct store *st, const struct event *evin, int64_t *ts)
 		goto fail;
 	}
 	__atomic_store_n(&st->sg->hdr->c.mc_down, 0, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&st->sg->hdr->c.sends, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&st->sg->hdr->c.mc_stored, 1, __ATOMIC_RELAXED);
+	if (st->notify != NULL)
+		st->notify(ev.room, id);
 	/* In order here (or right after a floor): into the window now. Else
 	 * the relay puts it there. */
 	if (floor > 0)

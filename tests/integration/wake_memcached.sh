@@ -39,22 +39,42 @@ H="$BASE/a/chat $BASE/b/chat $BASE/c/chat"
     "$BASE/y/chat" || FC_FAILED=1
 
 # Forged wake-ups: from 127.0.0.2 (not a peer), and from a peer's address
-# for a room memcached has no counter for: neither makes a room on B.
+# for a room memcached has no counter for: neither makes a room on B. One
+# naming a room B has with an id far ahead ("ROOM ID") costs B nothing:
+# the ids it names are not there, so B marks none of them as never coming,
+# and the next real send arrives in order.
+send_a() {
+	curl -s -o /dev/null -w '%{http_code}' --data-urlencode "room=known" \
+	    --data-urlencode nick=n --data-urlencode "text=$1" \
+	    "$BASE/a/chat/send"
+}
+check "wake: a send on A for the forged-id case" 200 "$(send_a first)"
+sleep 0.3
 /usr/bin/python3 - "$WB" <<'PY'
 import socket, sys
 port = int(sys.argv[1])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.2", 0))
-s.sendto(b"forged-far", ("127.0.0.1", port))
+s.sendto(b"forged-far 1", ("127.0.0.1", port))
 t = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-t.sendto(b"forged-near", ("127.0.0.1", port))
-t.sendto(b"not a room!", ("127.0.0.1", port))
+t.sendto(b"forged-near 1", ("127.0.0.1", port))
+t.sendto(b"not a room! 1", ("127.0.0.1", port))
+t.sendto(b"known 200", ("127.0.0.1", port))
+t.sendto(b"known", ("127.0.0.1", port))
 PY
-sleep 0.5
+sleep 1.5
 rooms=$("$FCOMETCTL" --name "$FC_NAME-b" rooms)
 check "wake: a datagram from an address not in --peers makes nothing" no \
     "$(grep -q forged-far <<<"$rooms" && echo yes || echo no)"
 check "wake: nor one for a room memcached does not know" no \
     "$(grep -q forged-near <<<"$rooms" && echo yes || echo no)"
+check "wake: a send on A after the forged id" 200 "$(send_a second)"
+got=$(curl -s "$BASE/b/chat/listen?room=known&since=1&timeout=3")
+check "wake: a forged id ahead costs B nothing: id 2 arrives, no gap" \
+    '[2] second False' "$(/usr/bin/python3 -c '
+import json, sys
+j = json.loads(sys.argv[1])
+print([e["id"] for e in j["events"]], j["events"][0]["text"] if j["events"]
+      else "", j["gap"])' "$got")"
 check "wake: B still serves" 200 "$(http_status "$BASE/b/chat/status")"
 fc_done

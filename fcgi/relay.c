@@ -29,6 +29,8 @@
 #define HOLE_WAIT_MS	1000	/* an id taken but not stored: then a gap */
 #define RELAY_BATCH	256	/* events fetched per multi-get */
 
+static struct segment	*relay_sg;	/* for room_held */
+
 struct relay {
 	struct store	*st;
 	struct segment	*sg;
@@ -328,6 +330,25 @@ relay_room_now(struct relay *rl, const char *room, uint64_t id)
 	}
 }
 
+/* A peer asks (wake_ask): the highest id this host holds or took in
+ * room and the ids its threads are taking there now (0, 0 if no room). */
+static void
+room_held(const char *room, uint64_t *top, uint64_t *inflight)
+{
+	struct window	w;
+	int		ri = segment_room_find(relay_sg, room);
+
+	*top = *inflight = 0;
+	if (ri == -1)
+		return;
+	*inflight = __atomic_load_n(&relay_sg->rooms[ri].inflight,
+	    __ATOMIC_SEQ_CST);
+	*top = __atomic_load_n(&relay_sg->rooms[ri].taken, __ATOMIC_SEQ_CST);
+	segment_window(relay_sg, ri, &w);
+	if (window_last(&w) > *top)
+		*top = window_last(&w);
+}
+
 /*
  * Sleeps until the next tick, or sooner when this host's segment changes
  * (a local send that could not go into the window in order) or a peer's
@@ -345,7 +366,7 @@ relay_sleep(struct relay *rl, int wake_fd, uint32_t *seen,
 	if (wake_fd == -1)
 		segment_wait(rl->sg, *seen, opt.relay_tick);
 	else if (poll(&pfd, 1, opt.relay_tick) == 1) {
-		int n = wake_recv(wake_fd, msgs, WAKE_BATCH);
+		int n = wake_recv(wake_fd, msgs, WAKE_BATCH, room_held);
 		for (int i = 0; i < n; i++)
 			relay_room_now(rl, msgs[i].room, msgs[i].id);
 	}
@@ -369,6 +390,7 @@ relay_main(void)
 	opt.seg.create = false;
 	if (segment_open(&sg, &opt.seg, err, sizeof err) == -1)
 		fatal("%s", err);
+	relay_sg = &sg;
 	if ((rl.st = store_open(&sg, opt.memcached, opt.mc_prefix, err,
 	    sizeof err)) == NULL)
 		fatal("%s", err);

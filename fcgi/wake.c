@@ -11,6 +11,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 
 #include "fcomet.h"
 #include "log.h"
+#include "park.h"
 #include "wake.h"
 
 static struct sockaddr_storage	peers[WAKE_PEERS_MAX];
@@ -138,31 +141,126 @@ wake_listen(char *err, size_t errlen)
 	return fd;
 }
 
+/* The peer from is (by address; with port too if port), or -1. */
 static int
-from_peer(const struct sockaddr_storage *from)
+peer_index(const struct sockaddr_storage *from, bool port)
 {
 	for (int i = 0; i < npeers; i++) {
 		const struct sockaddr_storage *p = &peers[i];
 		if (p->ss_family != from->ss_family)
 			continue;
-		if (p->ss_family == AF_INET &&
-		    ((const struct sockaddr_in *)p)->sin_addr.s_addr ==
-		    ((const struct sockaddr_in *)from)->sin_addr.s_addr)
-			return 1;
-		if (p->ss_family == AF_INET6 && memcmp(
-		    &((const struct sockaddr_in6 *)p)->sin6_addr,
-		    &((const struct sockaddr_in6 *)from)->sin6_addr, 16) == 0)
-			return 1;
+		if (p->ss_family == AF_INET) {
+			const struct sockaddr_in *a = (const void *)p,
+			    *b = (const void *)from;
+			if (a->sin_addr.s_addr == b->sin_addr.s_addr &&
+			    (!port || a->sin_port == b->sin_port))
+				return i;
+		} else {
+			const struct sockaddr_in6 *a = (const void *)p,
+			    *b = (const void *)from;
+			if (memcmp(&a->sin6_addr, &b->sin6_addr, 16) == 0 &&
+			    (!port || a->sin6_port == b->sin6_port))
+				return i;
+		}
 	}
+	return -1;
+}
+
+/* "ROOM N": 0 with *room (buf, cut at the space) and *id, or -1. */
+static int
+parse_room_id(char *buf, size_t n, char **room, uint64_t *id)
+{
+	char		*sp = memchr(buf, ' ', n), *end;
+	const char	*why;
+
+	if (sp == NULL || event_check_room(buf, (size_t)(sp - buf), &why) != 0)
+		return -1;
+	*sp = '\0';
+	errno = 0;
+	*id = strtoull(sp + 1, &end, 10);
+	if (errno != 0 || end == sp + 1 || *end != '\0' || *id > EVENT_ID_MAX)
+		return -1;
+	*room = buf;
 	return 0;
 }
 
-/* Drains fd: the distinct valid rooms peers named, at most max, each with
- * the highest id named. */
+/*
+ * A counter memcached lost (wake.h): asks every peer for the highest id it
+ * holds or took in room, and how many it is taking. *max gets the highest
+ * answer (left as is if none is higher), *inflight their sum added; 0 if
+ * every peer answered within WAKE_ASK_MS, -1 if one did not.
+ */
 int
-wake_recv(int fd, struct wake_msg *msgs, int max)
+wake_ask(const char *room, uint64_t *max, uint64_t *inflight)
 {
-	char			buf[EVENT_ROOM_MAX + 24], *sp, *end;
+	char		 msg[EVENT_ROOM_MAX + 24];
+	bool		 answered[WAKE_PEERS_MAX] = { false };
+	struct pollfd	 pfd[2] = { { .fd = -1 }, { .fd = -1 } };
+	int		 left = npeers, len = snprintf(msg, sizeof msg, "? %s",
+			    room);
+	int64_t		 end = mono_ms() + WAKE_ASK_MS, now;
+
+	for (int i = 0; i < npeers; i++) {
+		int fam = peers[i].ss_family == AF_INET6;
+		if (pfd[fam].fd == -1) {
+			pfd[fam].fd = socket(fam ? AF_INET6 : AF_INET,
+			    SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+			pfd[fam].events = POLLIN;
+		}
+		if (pfd[fam].fd != -1)
+			sendto(pfd[fam].fd, msg, (size_t)len, 0,
+			    (struct sockaddr *)&peers[i], peer_len[i]);
+	}
+	while (left > 0 && (now = mono_ms()) < end &&
+	    poll(pfd, 2, (int)(end - now)) > 0) {
+		for (int k = 0; k < 2; k++) {
+			struct sockaddr_storage	from;
+			socklen_t		flen = sizeof from;
+			ssize_t			n;
+			char			buf[EVENT_ROOM_MAX + 48], *r, *sp;
+			uint64_t		id;
+			unsigned long		nf;
+			int			i;
+
+			while (pfd[k].fd != -1 && (n = recvfrom(pfd[k].fd, buf,
+			    sizeof buf - 1, 0, (struct sockaddr *)&from,
+			    &flen)) >= 0) {
+				buf[n] = '\0';
+				flen = sizeof from;
+				if (n < 4 || buf[0] != '=' || buf[1] != ' ' ||
+				    (i = peer_index(&from, true)) == -1 ||
+				    answered[i] || (sp = strrchr(buf, ' ')) ==
+				    buf + 1 || sscanf(sp, " %lu", &nf) != 1 ||
+				    nf > WAKE_INFLIGHT_MAX)
+					continue;
+				*sp = '\0';
+				if (parse_room_id(buf + 2, (size_t)(sp - buf) - 2,
+				    &r, &id) == -1 || strcmp(r, room) != 0)
+					continue;
+				answered[i] = true;
+				left--;
+				if (id > *max)
+					*max = id;
+				*inflight += nf;
+			}
+		}
+	}
+	for (int f = 0; f < 2; f++)
+		if (pfd[f].fd != -1)
+			close(pfd[f].fd);
+	return left == 0 ? 0 : -1;
+}
+
+/*
+ * Drains fd: the distinct valid rooms peers named, at most max, each with
+ * the highest id named. A peer's question "? ROOM" is answered at once
+ * with "= ROOM N F", held(room) giving N and F.
+ */
+int
+wake_recv(int fd, struct wake_msg *msgs, int max,
+    void (*held)(const char *, uint64_t *, uint64_t *))
+{
+	char			buf[EVENT_ROOM_MAX + 24], *room;
 	struct sockaddr_storage	from;
 	socklen_t		flen;
 	ssize_t			n;
@@ -177,21 +275,28 @@ wake_recv(int fd, struct wake_msg *msgs, int max)
 		if (n < 0)
 			break;
 		buf[n] = '\0';
-		if (!from_peer(&from) || (sp = memchr(buf, ' ', (size_t)n)) ==
-		    NULL || event_check_room(buf, (size_t)(sp - buf), &why) != 0)
+		if (peer_index(&from, false) == -1)
 			continue;
-		*sp = '\0';
-		errno = 0;
-		id = strtoull(sp + 1, &end, 10);
-		if (errno != 0 || end == sp + 1 || *end != '\0' || id == 0 ||
-		    id > EVENT_ID_MAX)
+		if (n > 2 && buf[0] == '?' && buf[1] == ' ' &&
+		    event_check_room(buf + 2, (size_t)n - 2, &why) == 0) {
+			char		answer[EVENT_ROOM_MAX + 48];
+			uint64_t	top, f;
+			held(buf + 2, &top, &f);
+			int len = snprintf(answer, sizeof answer, "= %s %llu %llu",
+			    buf + 2, (unsigned long long)top,
+			    (unsigned long long)f);
+			sendto(fd, answer, (size_t)len, MSG_DONTWAIT,
+			    (struct sockaddr *)&from, flen);
 			continue;
-		for (k = 0; k < nr && strcmp(msgs[k].room, buf) != 0; k++)
+		}
+		if (parse_room_id(buf, (size_t)n, &room, &id) == -1 || id == 0)
+			continue;
+		for (k = 0; k < nr && strcmp(msgs[k].room, room) != 0; k++)
 			;
 		if (k == nr && nr == max)
 			continue;
 		if (k == nr) {
-			memcpy(msgs[nr].room, buf, (size_t)(sp - buf) + 1);
+			snprintf(msgs[nr].room, sizeof msgs[nr].room, "%s", room);
 			msgs[nr++].id = id;
 		} else if (id > msgs[k].id)
 			msgs[k].id = id;

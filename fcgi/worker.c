@@ -67,8 +67,10 @@ worker_store(void)
 	if ((st = store_open(&w.sg, opt.memcached, opt.mc_prefix, err,
 	    sizeof err)) == NULL)
 		fatal("%s", err);
-	if (opt.memcached != NULL && opt.peers != NULL)
+	if (opt.memcached != NULL && opt.peers != NULL) {
 		st->notify = wake_send;
+		st->ask = wake_ask;
+	}
 	return st;
 }
 

@@ -392,7 +392,8 @@ room_get_locked(struct segment *sg, const char *room)
 	snprintf(r->name, sizeof r->name, "%s", room);
 	r->created = r->touched = event_now_ms();
 	r->last_event = 0;
-	r->messages = 0;
+	r->messages = r->taken = 0;
+	r->inflight = 0;
 	r->nicks = r->present = 0;
 	STORE(&r->rid, ++h->serial);
 	if (index_add(sg, room, ri) == -1) {

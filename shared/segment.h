@@ -87,6 +87,8 @@ struct segment_room {
 	uint64_t	rid;
 	char		name[EVENT_ROOM_MAX + 1];
 	uint8_t		pad[3];
+	uint32_t	inflight;	/* memcached: this host's threads
+					   taking an id here right now */
 	uint32_t	region;		/* class << 28 | region in that class */
 	uint32_t	listeners;	/* this host's, all worker slots */
 	uint32_t	present;	/* nicks in the presence pool */
@@ -95,6 +97,8 @@ struct segment_room {
 	int64_t		touched;	/* ms of the last request for it */
 	int64_t		last_event;	/* ms of the last event stored, 0 none */
 	uint64_t	messages;	/* messages stored since created */
+	uint64_t	taken;		/* memcached: the highest id this host
+					   took (stored or in flight) */
 };
 
 struct segment_class {		/* one size class of window regions */

@@ -37,6 +37,12 @@ struct store {
 						   each event stored (wake.c);
 						   then this host's relay bumps
 						   seq, once a tick */
+	int			(*ask)(const char *room, uint64_t *max,
+				    uint64_t *inflight);
+						/* memcached: the peers' highest
+						   id in room and ids in flight,
+						   before a lost counter is made
+						   again (wake_ask) */
 };
 
 struct store	*store_open(struct segment *, const char *, const char *,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libmemcached/memcached.h>
 
@@ -142,20 +143,60 @@ store_mc_seq_bump(struct store *st, uint64_t *seq)
 }
 
 /*
- * The room's next id. A counter that is gone (new room, or memcached
- * restarted or evicted it) starts past what this host has seen, so an id
- * is never handed out twice; the ids skipped are recorded as the room's
- * floor, so relays skip them at once. *floor gets it (0 if none).
+ * Where a counter memcached does not have (a new room, or memcached
+ * restarted, flushed or evicted it) starts: at 1 if no host knows the
+ * room; else right past every id this host and its peers hold or took,
+ * plus one for each id being taken right now (in flight, not yet counted
+ * as taken). Without peers to ask (fcometctl, or no --peers), a margin of
+ * STORE_RESTART_MARGIN stands for them. A peer that did not answer may
+ * hold more, however far this host lags: then past the clock in
+ * microseconds, which no id handed out before can have reached (that
+ * takes a million sends a second since the counter was made).
+ */
+static uint64_t
+mc_initial(struct store *st, int ri)
+{
+	struct segment_room	*r = &st->sg->rooms[ri];
+	struct window		 w;
+	struct timespec		 ts;
+	uint64_t		 last, more, us;
+	bool			 sure = true;
+
+	segment_window(st->sg, ri, &w);
+	last = window_last(&w);
+	if (last < __atomic_load_n(&r->taken, __ATOMIC_SEQ_CST))
+		last = __atomic_load_n(&r->taken, __ATOMIC_SEQ_CST);
+	more = __atomic_load_n(&r->inflight, __ATOMIC_SEQ_CST) - 1;  /* us */
+	if (st->ask != NULL)
+		sure = st->ask(r->name, &last, &more) == 0;
+	else
+		more = STORE_RESTART_MARGIN;
+	if (last == 0)
+		return 1;	/* no host holds or took an id here */
+	last += 1 + more;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	return sure || us <= last || us > EVENT_ID_MAX ? last : us;
+}
+
+/*
+ * Room ri's next id. A counter that is gone starts where mc_initial says,
+ * so an id is never handed out twice; the ids skipped are recorded as the
+ * room's floor, so relays skip them at once. *floor gets it (0 if none).
  */
 static int
-mc_next_id(struct store *st, const char *room, uint64_t local_last,
-    uint64_t *id, uint64_t *floor)
+mc_take_id(struct store *st, int ri, uint64_t *id, uint64_t *floor)
 {
-	char			key[128], val[32];
-	memcached_return_t	rc;
-	bool			jumped = false;
+	const char		*room = st->sg->rooms[ri].name;
+	struct window		 w;
+	char			 key[128], val[32];
+	memcached_return_t	 rc;
+	bool			 jumped = false;
+	uint64_t		 local_last;
 
 	*floor = 0;
+	segment_window(st->sg, ri, &w);
+	local_last = window_last(&w);
 	store_mc_key(st, key, sizeof key, "n", room, 0);
 	rc = memcached_increment(st->mc, key, strlen(key), 1, id);
 	if (mc_stale(rc))	/* lost with the connection: an unused id */
@@ -164,14 +205,13 @@ mc_next_id(struct store *st, const char *room, uint64_t local_last,
 		/* Made with add, so that only the host that made it takes the
 		 * initial id and records a floor: another host's increment
 		 * landing on our initial id must not count as ours. */
-		uint64_t initial = local_last ? local_last + 1 +
-		    STORE_RESTART_MARGIN : 1;
+		uint64_t initial = mc_initial(st, ri);
 		snprintf(val, sizeof val, "%llu", (unsigned long long)initial);
 		rc = memcached_add(st->mc, key, strlen(key), val, strlen(val),
 		    0, 0);
 		if (rc == MEMCACHED_SUCCESS) {
 			*id = initial;
-			jumped = local_last > 0;
+			jumped = initial > 1;
 			mc_room_known(st, room);
 		} else if (rc == MEMCACHED_NOTSTORED ||
 		    rc == MEMCACHED_DATA_EXISTS)	/* another host made it */
@@ -198,11 +238,28 @@ mc_next_id(struct store *st, const char *room, uint64_t local_last,
 	return 0;
 }
 
+/* mc_take_id, counted in the room's inflight while it runs and in its
+ * taken after: what this host answers a peer's wake_ask. */
+static int
+mc_next_id(struct store *st, int ri, uint64_t *id, uint64_t *floor)
+{
+	struct segment_room	*r = &st->sg->rooms[ri];
+	int			 rc;
+
+	__atomic_add_fetch(&r->inflight, 1, __ATOMIC_SEQ_CST);
+	if ((rc = mc_take_id(st, ri, id, floor)) == 0)
+		for (uint64_t t = __atomic_load_n(&r->taken, __ATOMIC_SEQ_CST);
+		    t < *id && !__atomic_compare_exchange_n(&r->taken, &t,
+		    *id, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);)
+			;
+	__atomic_sub_fetch(&r->inflight, 1, __ATOMIC_SEQ_CST);
+	return rc;
+}
+
 static int64_t
 mc_publish(struct store *st, const struct event *evin, int64_t *ts)
 {
 	struct event		 ev = *evin;
-	struct window		 w;
 	char			 key[160], *val;
 	size_t			 max = EVENT_JSON_MAX(st->sg->hdr->max_text) + 1;
 	ssize_t			 len;
@@ -219,8 +276,7 @@ mc_publish(struct store *st, const struct event *evin, int64_t *ts)
 	val[0] = (char)ev.type;
 	if ((len = event_encode(&ev, val + 1, max - 1)) == -1)
 		goto fail;
-	segment_window(st->sg, ri, &w);
-	if (mc_next_id(st, ev.room, window_last(&w), &id, &floor) == -1)
+	if (mc_next_id(st, ri, &id, &floor) == -1)
 		goto fail;
 	store_mc_key(st, key, sizeof key, "e", ev.room, id);
 	rc = memcached_set(st->mc, key, strlen(key), val, (size_t)len + 1, 0, 0);
@@ -286,14 +342,12 @@ const struct store_ops store_mc_ops = {
 int64_t
 store_mc_take_id(struct store *st, const char *room)
 {
-	struct window	w;
 	uint64_t	id, floor;
 	int		ri;
 
 	if ((ri = segment_room_get(st->sg, room)) == -1)
 		return -1;
-	segment_window(st->sg, ri, &w);
-	if (mc_next_id(st, room, window_last(&w), &id, &floor) == -1)
+	if (mc_next_id(st, ri, &id, &floor) == -1)
 		return -1;
 	return (int64_t)id;
 }

@@ -656,6 +656,8 @@ main(int argc, char **argv)
 	opt.seg.create = true;
 	if (segment_open(&sg, &opt.seg, err, sizeof err) == -1)
 		fatal("%s", err);
+	__atomic_store_n(&sg.hdr->c.workers, (uint64_t)opt.workers,
+	    __ATOMIC_RELAXED);
 	if (opt.memcached != NULL) {	/* check the server list now */
 		struct store *st = store_open(&sg, opt.memcached, opt.mc_prefix,
 		    err, sizeof err);

@@ -20,6 +20,7 @@
 
 #include "fcomet.h"
 #include "log.h"
+#include "metrics.h"
 #include "park.h"
 #include "record.h"
 #include "reply.h"
@@ -69,7 +70,7 @@ struct park {
 
 static void	park_drop(struct park *, struct parked *);
 static int	park_take(struct park *, struct parked *);
-static void	park_deliver(struct park *, int, struct parked *);
+static uint64_t	park_deliver(struct park *, int, struct parked *);
 static void	parked_finish(struct park *, struct parked *, const char *,
 		    size_t);
 
@@ -327,6 +328,8 @@ room_unlink(struct park *pk, struct parked *p)
 		p->next->prev = p->prev;
 	p->next = p->prev = NULL;
 	segment_listeners_add(pk->sg, pk->slot, p->room, -1);
+	if (p->kind == PARK_STREAM)
+		__atomic_sub_fetch(&pk->sg->hdr->c.streams, 1, __ATOMIC_RELAXED);
 	p->room = -1;
 }
 
@@ -601,13 +604,14 @@ park_gone(struct park *pk, struct parked *p)
 	buf_free(&b);
 }
 
-/* Delivers what is new in room to each of its listeners, or to one. */
-static void
+/* Delivers what is new in room to each of its listeners, or to one:
+ * how many it wrote to. */
+static uint64_t
 park_deliver(struct park *pk, int room, struct parked *only)
 {
 	struct parked	*p, *next;
 	struct window	 w;
-	uint64_t	 last, rid, cached = UINT64_MAX;
+	uint64_t	 last, rid, cached = UINT64_MAX, n = 0;
 
 	segment_window(pk->sg, room, &w);
 	last = window_last(&w);
@@ -622,6 +626,7 @@ park_deliver(struct park *pk, int room, struct parked *only)
 			continue;
 		if (!park_encode(pk, room, p->name, p->cursor, &cached))
 			continue;
+		n++;
 		if (p->kind == PARK_LISTEN) {
 			parked_finish(pk, p, pk->lp.p, pk->lp.len);
 			continue;
@@ -633,6 +638,9 @@ park_deliver(struct park *pk, int room, struct parked *only)
 		p->cursor = pk->out.last;
 		p->ping = mono_ms() + opt.ping * 1000LL;
 	}
+	if (n > 0)
+		metrics_delivered(pk->sg, n, 0);
+	return n;
 }
 
 static void
@@ -701,6 +709,8 @@ park_take(struct park *pk, struct parked *p)
 	}
 	pk->rooms[p->room] = p;
 	segment_listeners_add(pk->sg, pk->slot, p->room, 1);
+	if (p->kind == PARK_STREAM)
+		__atomic_add_fetch(&pk->sg->hdr->c.streams, 1, __ATOMIC_RELAXED);
 	parked_schedule(pk, p);
 	return 0;
 }
@@ -746,7 +756,9 @@ park_changed(struct park *pk)
 		pk->seen[r] = last;
 		pk->seen_purged[r] = purged;
 		pk->seen_rid[r] = rid;
-		park_deliver(pk, (int)r, NULL);
+		if (park_deliver(pk, (int)r, NULL) > 0)	/* one sample a wake */
+			metrics_delivered(pk->sg, 0, __atomic_load_n(
+			    &pk->sg->rooms[r].last_event, __ATOMIC_RELAXED));
 	}
 }
 

@@ -18,6 +18,7 @@
 #include "fcomet.h"
 #include "fields.h"
 #include "log.h"
+#include "metrics.h"
 #include "record.h"
 #include "reply.h"
 #include "route.h"
@@ -36,6 +37,7 @@ static void	h_stream(struct route_ctx *, struct request *);
 static void	h_who(struct route_ctx *, struct request *);
 static void	h_rooms(struct route_ctx *, struct request *);
 static void	h_status(struct route_ctx *, struct request *);
+static void	h_metrics(struct route_ctx *, struct request *);
 
 static const struct route routes[] = {
 	{ "send",	"POST",	h_send },
@@ -44,7 +46,10 @@ static const struct route routes[] = {
 	{ "who",	"GET",	h_who },
 	{ "rooms",	"GET",	h_rooms },
 	{ "status",	"GET",	h_status },
+	{ "metrics",	"GET",	h_metrics },
 };
+
+static struct segment	*counted;	/* the worker's: requests counted */
 
 /* The request is answered, or the connection unusable (keep
  * CONN_CLOSE): kept or closed, by the dispatcher if it read the request. */
@@ -58,10 +63,30 @@ request_done(struct request *r)
 	r->fd = -1;
 }
 
+/* The access line of a send: room, id, address, status. */
+static void
+log_send(const struct request *r, int status)
+{
+	char	room[3 * EVENT_ROOM_MAX + 8], addr[160];
+
+	log_event("event=send room=%s id=%lld addr=%s status=%d",
+	    log_quote(room, sizeof room, r->send_room ? r->send_room : ""),
+	    (long long)r->send_id,
+	    log_quote(addr, sizeof addr, r->addr ? r->addr : ""), status);
+}
+
 /* Sends a whole response and ends the request. */
 static void
 respond(struct request *r, struct buf *b)
 {
+	int	status;
+
+	if (counted != NULL && b->p != NULL &&
+	    sscanf(b->p, "Status: %d", &status) == 1) {
+		metrics_request(counted, r->route, status);
+		if (r->route == METRICS_SEND)
+			log_send(r, status);
+	}
 	if (b->p == NULL || record_write(r->fd, r->id, b->p, b->len, 1) ==
 	    -1) {
 		if (b->p != NULL)
@@ -110,6 +135,8 @@ route(struct route_ctx *ctx, struct request *r)
 	char		 allow[32];
 
 	name = name ? name + 1 : r->path;
+	counted = ctx->sg;
+	r->route = (uint8_t)metrics_route(name);
 	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
 		if (strcmp(routes[i].name, name) != 0)
 			continue;
@@ -270,6 +297,7 @@ h_send(struct route_ctx *ctx, struct request *r)
 		fail(r, st, why, NULL);
 		return;
 	}
+	r->send_room = f.v[F_ROOM];
 	if (need_room(r, &f) == -1)
 		goto out;
 	nick = f.v[F_NICK];
@@ -337,6 +365,7 @@ h_send(struct route_ctx *ctx, struct request *r)
 		store_error(r);
 		goto out;
 	}
+	r->send_id = id;
 	reply_head(&b, 200, "application/json; charset=utf-8", NULL);
 	buf_printf(&b, "{\"id\":%lld,\"ts\":%lld}", (long long)id,
 	    (long long)ts);
@@ -485,6 +514,7 @@ park(struct route_ctx *ctx, struct request *r, struct wait_args *a, int kind,
 	p->addr_entry = a->addr_entry;
 	a->addr_entry = -1;
 	r->fd = -1;
+	metrics_request(ctx->sg, r->route, 200);
 	park_add(ctx->pk, p);
 }
 
@@ -684,5 +714,26 @@ h_status(struct route_ctx *ctx, struct request *r)
 		    (unsigned long long)h->c.holes,
 		    (unsigned long long)h->c.mc_errors);
 	buf_str(&b, "}");
+	respond(r, &b);
+}
+
+/* GET /metrics: Prometheus text format; the web server keeps it to
+ * 127.0.0.1 (nginx/fcomet.conf, apache/fcomet.conf). */
+static void
+h_metrics(struct route_ctx *ctx, struct request *r)
+{
+	struct buf	 b = { 0 };
+	size_t		 len;
+	int		 up = store_check(ctx->st) == 0;
+	char		*text = metrics_text(ctx->sg, store_kind(ctx->st),
+			    opt.memcached != NULL ? up : -1, &len);
+
+	if (text == NULL) {
+		fail(r, 503, "out of memory", NULL);
+		return;
+	}
+	reply_head(&b, 200, METRICS_TYPE, NULL);
+	buf_add(&b, text, len);
+	free(text);
 	respond(r, &b);
 }

@@ -23,6 +23,7 @@
 
 #include "event.h"
 #include "log.h"
+#include "metrics.h"
 #include "segment.h"
 #include "store.h"
 #include "token.h"
@@ -38,6 +39,7 @@ struct ctl {
 	struct segment		 sg;
 	bool			 open;	/* sg is attached */
 	bool			 json;	/* --json */
+	bool			 prometheus;	/* stat --prometheus */
 	bool			 since_set;
 	uint64_t		 since;	/* dump --since */
 	struct window_out	 out;	/* read buffer, for dump and tail */
@@ -132,7 +134,8 @@ usage(int status)
 "usage: fcometctl [--name NAME] [--json] [--window N] [--rooms N]\n"
 "                 [--max-text N] [--memcached SERVERS] COMMAND [ARG...]\n"
 "commands:\n"
-"  stat                   the segment: sizes, rooms, events, lock, counters\n"
+"  stat [--prometheus]    the segment: sizes, rooms, events, lock, counters\n"
+"                         (--prometheus: as GET /metrics answers)\n"
 "  rooms [--idle] [--top N] [--by events|listeners]\n"
 "                         each room: ids, events held, listeners, idle time;\n"
 "                         --idle: only rooms nobody listens to, longest idle\n"
@@ -538,6 +541,16 @@ cmd_stat(char **argv)
 	(void)argv;
 	ctl_open(false);
 	h = ctl.sg.hdr;
+	if (ctl.prometheus) {	/* what GET /metrics answers, from here */
+		size_t	 len;
+		char	*text = metrics_text(&ctl.sg, ctl.memcached ?
+			    "memcached" : "shm", -1, &len);
+		if (text == NULL)
+			err(1, "metrics");
+		fwrite(text, 1, len, stdout);
+		free(text);
+		return;
+	}
 	events = stat_events(&nonempty);
 	owner = __atomic_load_n(&h->owner, __ATOMIC_RELAXED);
 	alive = owner > 0 && (kill(owner, 0) == 0 || errno == EPERM);
@@ -1104,6 +1117,11 @@ main(int argc, char **argv)
 		rooms_args(&argc, argv);
 	if (cmd->fn == cmd_token)
 		token_args(&argc, argv);
+	if (cmd->fn == cmd_stat && argc == 2 &&
+	    strcmp(argv[1], "--prometheus") == 0) {
+		ctl.prometheus = true;
+		argc = 1;
+	}
 	if (argc - 1 != cmd->nargs || (ctl.since_set && cmd->fn != cmd_dump)) {
 		fprintf(stderr, "fcometctl: %s: wrong arguments\n", cmd->name);
 		usage(2);

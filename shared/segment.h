@@ -34,6 +34,9 @@
 #define SEGMENT_ADDRS		4096	/* addresses with parked listeners */
 #define SEGMENT_WAIT_MS		1500	/* a writer waits this long for the lock */
 #define SEGMENT_SOFT_TTL_MS	60000	/* a room that never held a message */
+#define SEGMENT_ROUTES		8	/* requests counted by route (metrics.h) */
+#define SEGMENT_STATUSES	11	/* and by status */
+#define SEGMENT_BUCKETS		12	/* send -> delivery latency histogram */
 
 struct segment_counters {
 	uint64_t	sends;		/* messages stored */
@@ -53,6 +56,12 @@ struct segment_counters {
 	uint64_t	steals;		/* windows taken back from idle rooms */
 	uint64_t	rooms_limited;	/* new rooms refused by the rate limit */
 	uint64_t	mc_stored;	/* events this host stored in memcached */
+	uint64_t	deliveries;	/* answers and stream writes of events */
+	uint64_t	streams;	/* gauge: streams open */
+	uint64_t	workers;	/* gauge: workers the master runs */
+	uint64_t	requests[SEGMENT_ROUTES][SEGMENT_STATUSES];
+	uint64_t	latency[SEGMENT_BUCKETS];	/* not cumulative */
+	uint64_t	latency_sum_ms;
 };
 
 struct segment_rate {		/* one address's token bucket */

@@ -136,7 +136,7 @@ echo "$OUT" | pyjson "import json,sys
 d = json.loads(sys.stdin.read())
 assert d['segment'] == '/fcomet-$NAME' and d['events'] == 6, d
 assert d['rooms_used'] == 2 and d['rooms'] == 100000 and d['window'] == 64
-assert d['version'] == 2 and d['lock_owner'] == 0 and d['max_text'] == 2000
+assert d['version'] == 3 and d['lock_owner'] == 0 and d['max_text'] == 2000
 assert [a['window'] for a in d['arena']] == [4, 32, 64], d['arena']
 assert d['arena'][0]['used'] == 2 and d['arena'][1]['used'] == 1
 assert d['size'] < 256 << 20 and d['counters']['moves'] == 1

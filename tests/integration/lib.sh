@@ -52,14 +52,27 @@ fc_init() {
 	done
 }
 
-# fc_free_ports N: N distinct free loopback TCP ports, space separated.
+# fc_free_ports N: N distinct loopback ports free for TCP and UDP.
+# Below the kernel's ephemeral range (32768-60999): a port the kernel
+# handed out for bind(0) may meanwhile be the local port of some outgoing
+# connection, and a server started on it fails with EADDRINUSE.
 fc_free_ports() {
 	python3 - "$1" <<-'EOF'
-	import socket, sys
-	ss = [socket.socket() for _ in range(int(sys.argv[1]))]
-	for s in ss:
-	    s.bind(("127.0.0.1", 0))
-	print(" ".join(str(s.getsockname()[1]) for s in ss))
+	import random, socket, sys
+	got = []
+	for port in random.sample(range(20000, 32000), 200):
+	    if len(got) == int(sys.argv[1]):
+	        break
+	    t, u = socket.socket(), socket.socket(type=socket.SOCK_DGRAM)
+	    try:
+	        t.bind(("127.0.0.1", port))
+	        u.bind(("127.0.0.1", port))
+	        got.append(port)
+	    except OSError:
+	        pass
+	    t.close()
+	    u.close()
+	print(" ".join(map(str, got)))
 	EOF
 }
 
@@ -297,7 +310,7 @@ fc_apache_conf() {
 	$4
 	EOF
 	for mod in mpm_event authz_core authz_user authn_core authn_file \
-	    auth_basic mime dir alias env headers proxy proxy_fcgi; do
+	    authz_host auth_basic mime dir alias env headers proxy proxy_fcgi; do
 		echo "LoadModule ${mod}_module $m/mod_$mod.so"
 	done
 	cat <<-EOF

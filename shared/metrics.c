@@ -1,0 +1,183 @@
+/* metrics.c: see metrics.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event.h"
+#include "metrics.h"
+#include "window.h"
+
+static const char *const routes[SEGMENT_ROUTES] = {
+	"send", "listen", "stream", "who", "rooms", "status", "metrics",
+	"other"
+};
+static const int statuses[SEGMENT_STATUSES - 1] = {
+	200, 400, 401, 403, 404, 405, 413, 415, 429, 503
+};				/* the last slot: any other */
+static const int64_t bounds_ms[SEGMENT_BUCKETS - 1] = {
+	1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500
+};				/* the last bucket: +Inf */
+
+#define ADD(p, n)	__atomic_add_fetch((p), (n), __ATOMIC_RELAXED)
+#define LOAD(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
+
+int
+metrics_route(const char *name)
+{
+	for (int i = 0; i < SEGMENT_ROUTES - 1; i++)
+		if (strcmp(routes[i], name) == 0)
+			return i;
+	return SEGMENT_ROUTES - 1;
+}
+
+void
+metrics_request(struct segment *sg, int route, int status)
+{
+	int	s = 0;
+
+	while (s < SEGMENT_STATUSES - 1 && statuses[s] != status)
+		s++;
+	if (route < 0 || route >= SEGMENT_ROUTES)
+		route = SEGMENT_ROUTES - 1;
+	ADD(&sg->hdr->c.requests[route][s], 1);
+}
+
+/* n events written to listeners; the newest was stored at stored_ms
+ * (0: not known, no latency sample). */
+void
+metrics_delivered(struct segment *sg, uint64_t n, int64_t stored_ms)
+{
+	int64_t	ms;
+	int	b = 0;
+
+	if (n > 0)
+		ADD(&sg->hdr->c.deliveries, n);
+	if (stored_ms <= 0)
+		return;
+	ms = event_now_ms() - stored_ms;
+	if (ms < 0)
+		ms = 0;
+	while (b < SEGMENT_BUCKETS - 1 && ms > bounds_ms[b])
+		b++;
+	ADD(&sg->hdr->c.latency[b], 1);
+	ADD(&sg->hdr->c.latency_sum_ms, (uint64_t)ms);
+}
+
+static void
+one(FILE *f, const char *name, const char *type, const char *help,
+    unsigned long long v)
+{
+	fprintf(f, "# HELP fcomet_%s %s\n# TYPE fcomet_%s %s\nfcomet_%s %llu\n",
+	    name, help, name, type, name, v);
+}
+
+/* The exposition, malloc'ed (*len bytes), or NULL. store: "shm" or
+ * "memcached"; mc_up: -1 unknown (fcometctl), else 0 or 1. */
+char *
+metrics_text(const struct segment *sg, const char *store, int mc_up,
+    size_t *len)
+{
+	const struct segment_hdr	*h = sg->hdr;
+	const struct segment_counters	*c = &h->c;
+	char				*out = NULL;
+	FILE				*f = open_memstream(&out, len);
+	unsigned long long		 events = 0, listeners = 0, cum = 0;
+	uint64_t			 count = 0;
+
+	if (f == NULL)
+		return NULL;
+	for (uint32_t i = 0; i < h->nrooms; i++) {
+		struct window w;
+		if (!segment_room_live(sg, (int)i))
+			continue;
+		segment_window(sg, (int)i, &w);
+		uint64_t last = window_last(&w), first = window_first(&w);
+		if (last >= first && last > 0)
+			events += last - first + 1;
+		listeners += segment_listeners(sg, (int)i);
+	}
+	fprintf(f, "# HELP fcomet_info The responder and its store.\n"
+	    "# TYPE fcomet_info gauge\nfcomet_info{store=\"%s\"} 1\n", store);
+	one(f, "sends_total", "counter", "Messages stored.", LOAD(&c->sends));
+	one(f, "deliveries_total", "counter",
+	    "Long-poll answers and stream writes carrying events.",
+	    LOAD(&c->deliveries));
+	one(f, "joins_total", "counter", "Join events stored.",
+	    LOAD(&c->joins));
+	one(f, "leaves_total", "counter", "Leave events stored.",
+	    LOAD(&c->leaves));
+	one(f, "rate_limited_total", "counter",
+	    "Sends refused by the per-address rate limit.",
+	    LOAD(&c->rate_limited));
+	one(f, "rooms_limited_total", "counter",
+	    "New rooms refused by the per-address room rate limit.",
+	    LOAD(&c->rooms_limited));
+	one(f, "room_full_total", "counter",
+	    "New rooms refused: the room table is full.", LOAD(&c->room_full));
+	one(f, "lock_timeouts_total", "counter",
+	    "Segment lock waits that gave up.", LOAD(&c->lock_timeouts));
+	one(f, "recoveries_total", "counter",
+	    "Segment locks taken over from dead holders.",
+	    LOAD(&c->recoveries));
+	one(f, "memcached_errors_total", "counter", "memcached errors seen.",
+	    LOAD(&c->mc_errors));
+	one(f, "relayed_total", "counter",
+	    "Events copied from other hosts (memcached mode).",
+	    LOAD(&c->relayed));
+	one(f, "holes_total", "counter",
+	    "Ids taken but never stored, skipped as gaps (memcached mode).",
+	    LOAD(&c->holes));
+	fprintf(f, "# HELP fcomet_requests_total Requests answered, by route "
+	    "and status (parked ones when parked).\n"
+	    "# TYPE fcomet_requests_total counter\n");
+	for (int r = 0; r < SEGMENT_ROUTES; r++)
+		for (int s = 0; s < SEGMENT_STATUSES; s++) {
+			uint64_t v = LOAD(&c->requests[r][s]);
+			if (v == 0)
+				continue;
+			if (s < SEGMENT_STATUSES - 1)
+				fprintf(f, "fcomet_requests_total{route=\"%s\","
+				    "status=\"%d\"} %llu\n", routes[r],
+				    statuses[s], (unsigned long long)v);
+			else
+				fprintf(f, "fcomet_requests_total{route=\"%s\","
+				    "status=\"other\"} %llu\n", routes[r],
+				    (unsigned long long)v);
+		}
+	one(f, "listeners", "gauge", "Long-polls and streams parked.",
+	    listeners);
+	one(f, "streams", "gauge", "Streams open.", LOAD(&c->streams));
+	one(f, "rooms", "gauge", "Rooms live.", h->rooms_used);
+	one(f, "rooms_capacity", "gauge", "Rooms the segment holds (--rooms).",
+	    h->nrooms);
+	one(f, "events_held", "gauge", "Events in the rooms' windows.",
+	    events);
+	one(f, "workers", "gauge", "Workers the master runs.",
+	    LOAD(&c->workers));
+	one(f, "segment_bytes", "gauge", "Bytes of the shared-memory segment.",
+	    h->size);
+	if (mc_up >= 0)
+		one(f, "memcached_up", "gauge", "1 if memcached answers.",
+		    (unsigned long long)mc_up);
+	fprintf(f, "# HELP fcomet_delivery_seconds From an event stored to a "
+	    "worker delivering it (one sample per room a worker wakes for).\n"
+	    "# TYPE fcomet_delivery_seconds histogram\n");
+	for (int b = 0; b < SEGMENT_BUCKETS; b++) {
+		cum += LOAD(&c->latency[b]);
+		if (b < SEGMENT_BUCKETS - 1)
+			fprintf(f, "fcomet_delivery_seconds_bucket{le=\"%g\"} "
+			    "%llu\n", (double)bounds_ms[b] / 1000, cum);
+		else
+			fprintf(f, "fcomet_delivery_seconds_bucket{le=\"+Inf\"}"
+			    " %llu\n", cum);
+	}
+	count = cum;
+	fprintf(f, "fcomet_delivery_seconds_sum %.3f\n"
+	    "fcomet_delivery_seconds_count %llu\n",
+	    (double)LOAD(&c->latency_sum_ms) / 1000, (unsigned long long)count);
+	if (fclose(f) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}

@@ -667,21 +667,10 @@ h_status(struct route_ctx *ctx, struct request *r)
 	struct segment		*sg = ctx->sg;
 	struct segment_hdr	*h = sg->hdr;
 	struct buf		 b = { 0 };
-	uint64_t		 events = 0, listeners = 0, rooms = 0;
+	uint64_t		 events, listeners, rooms;
 	int			 up = store_check(ctx->st) == 0;
 
-	for (uint32_t i = 0; i < h->nrooms; i++) {
-		struct window w;
-		if (!segment_room_live(sg, (int)i))
-			continue;
-		segment_window(sg, (int)i, &w);
-		uint64_t last = window_last(&w), first = window_first(&w);
-		if (last > 0)
-			rooms++;
-		if (last >= first)
-			events += last - first + 1;
-		listeners += segment_listeners(sg, (int)i);
-	}
+	segment_totals(sg, &rooms, &events, &listeners);
 	reply_head(&b, up ? 200 : 503, "application/json; charset=utf-8",
 	    NULL);
 	buf_printf(&b, "{\"version\":\"%s\",\"store\":\"%s\","

@@ -5,7 +5,6 @@
 
 #include "event.h"
 #include "metrics.h"
-#include "window.h"
 
 static const char *const routes[SEGMENT_ROUTES] = {
 	"send", "listen", "stream", "who", "rooms", "status", "metrics",
@@ -81,21 +80,12 @@ metrics_text(const struct segment *sg, const char *store, int mc_up,
 	const struct segment_counters	*c = &h->c;
 	char				*out = NULL;
 	FILE				*f = open_memstream(&out, len);
-	unsigned long long		 events = 0, listeners = 0, cum = 0;
-	uint64_t			 count = 0;
+	unsigned long long		 cum = 0;
+	uint64_t			 rooms, events, listeners;
 
 	if (f == NULL)
 		return NULL;
-	for (uint32_t i = 0; i < h->nrooms; i++) {
-		struct window w;
-		if (!segment_room_live(sg, (int)i))
-			continue;
-		segment_window(sg, (int)i, &w);
-		uint64_t last = window_last(&w), first = window_first(&w);
-		if (last >= first && last > 0)
-			events += last - first + 1;
-		listeners += segment_listeners(sg, (int)i);
-	}
+	segment_totals(sg, &rooms, &events, &listeners);
 	fprintf(f, "# HELP fcomet_info The responder and its store.\n"
 	    "# TYPE fcomet_info gauge\nfcomet_info{store=\"%s\"} 1\n", store);
 	one(f, "sends_total", "counter", "Messages stored.", LOAD(&c->sends));
@@ -132,26 +122,25 @@ metrics_text(const struct segment *sg, const char *store, int mc_up,
 	    "# TYPE fcomet_requests_total counter\n");
 	for (int r = 0; r < SEGMENT_ROUTES; r++)
 		for (int s = 0; s < SEGMENT_STATUSES; s++) {
-			uint64_t v = LOAD(&c->requests[r][s]);
+			uint64_t	v = LOAD(&c->requests[r][s]);
+			char		code[8] = "other";
+
 			if (v == 0)
 				continue;
 			if (s < SEGMENT_STATUSES - 1)
-				fprintf(f, "fcomet_requests_total{route=\"%s\","
-				    "status=\"%d\"} %llu\n", routes[r],
-				    statuses[s], (unsigned long long)v);
-			else
-				fprintf(f, "fcomet_requests_total{route=\"%s\","
-				    "status=\"other\"} %llu\n", routes[r],
-				    (unsigned long long)v);
+				snprintf(code, sizeof code, "%d", statuses[s]);
+			fprintf(f, "fcomet_requests_total{route=\"%s\",status="
+			    "\"%s\"} %llu\n", routes[r], code,
+			    (unsigned long long)v);
 		}
 	one(f, "listeners", "gauge", "Long-polls and streams parked.",
-	    listeners);
+	    (unsigned long long)listeners);
 	one(f, "streams", "gauge", "Streams open.", LOAD(&c->streams));
 	one(f, "rooms", "gauge", "Rooms live.", h->rooms_used);
 	one(f, "rooms_capacity", "gauge", "Rooms the segment holds (--rooms).",
 	    h->nrooms);
 	one(f, "events_held", "gauge", "Events in the rooms' windows.",
-	    events);
+	    (unsigned long long)events);
 	one(f, "workers", "gauge", "Workers the master runs.",
 	    LOAD(&c->workers));
 	one(f, "segment_bytes", "gauge", "Bytes of the shared-memory segment.",
@@ -171,10 +160,9 @@ metrics_text(const struct segment *sg, const char *store, int mc_up,
 			fprintf(f, "fcomet_delivery_seconds_bucket{le=\"+Inf\"}"
 			    " %llu\n", cum);
 	}
-	count = cum;
 	fprintf(f, "fcomet_delivery_seconds_sum %.3f\n"
 	    "fcomet_delivery_seconds_count %llu\n",
-	    (double)LOAD(&c->latency_sum_ms) / 1000, (unsigned long long)count);
+	    (double)LOAD(&c->latency_sum_ms) / 1000, cum);
 	if (fclose(f) != 0) {
 		free(out);
 		return NULL;

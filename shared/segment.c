@@ -695,6 +695,30 @@ segment_listeners(const struct segment *sg, int ri)
 	return LOAD(&sg->rooms[ri].listeners);
 }
 
+/* Over every live room: rooms holding events, events held, listeners
+ * (/status, /metrics). */
+void
+segment_totals(const struct segment *sg, uint64_t *rooms, uint64_t *events,
+    uint64_t *listeners)
+{
+	*rooms = *events = *listeners = 0;
+	for (uint32_t i = 0; i < sg->hdr->nrooms; i++) {
+		struct window	w;
+		uint64_t	last, first;
+
+		if (!segment_room_live(sg, (int)i))
+			continue;
+		segment_window(sg, (int)i, &w);
+		last = window_last(&w);
+		first = window_first(&w);
+		if (last > 0)
+			(*rooms)++;
+		if (last >= first && last > 0)
+			*events += last - first + 1;
+		*listeners += segment_listeners(sg, (int)i);
+	}
+}
+
 /*
  * Counts one more parked listener of addr in worker slot's count: the
  * entry to give back to segment_addr_leave, -1 with EBUSY if addr holds

@@ -192,6 +192,8 @@ int	segment_rate_take(struct segment *, const char *, double, double,
 	    int64_t, int *);
 void	segment_listeners_add(struct segment *, int, int, int);
 uint32_t segment_listeners(const struct segment *, int);
+void	segment_totals(const struct segment *, uint64_t *, uint64_t *,
+	    uint64_t *);
 void	segment_listeners_clear(struct segment *, int);
 int	segment_busy_next(const struct segment *, int);
 int	segment_addr_enter(struct segment *, int, const char *, uint32_t);

@@ -1,13 +1,15 @@
-"""metrics.py BASE SERVER FCOMETCTL NAME: GET /metrics through the web
+"""metrics.py BASE SERVER FCOMETCTL NAME LOG: GET /metrics through the web
 server, read with Prometheus' own parser (python3-prometheus-client):
 
 - 3 sends, one refused (bad room), a stream open and a long-poll answered:
   the counters, gauges and the delivery histogram say so;
 - from an address other than 127.0.0.1 (127.0.0.2) the web server refuses
   it (403), and a forged X-Forwarded-For changes nothing;
-- fcometctl stat --prometheus parses and agrees."""
+- fcometctl stat --prometheus parses and agrees;
+- each send left one key=value access line in LOG, the refused one too."""
 
 import http.client
+import re
 import socket
 import subprocess
 import sys
@@ -16,7 +18,7 @@ import urllib.parse
 
 from prometheus_client.parser import text_string_to_metric_families
 
-BASE, SERVER, CTL, NAME = sys.argv[1:5]
+BASE, SERVER, CTL, NAME, LOG = sys.argv[1:6]
 U = urllib.parse.urlsplit(BASE)
 failed = False
 
@@ -121,4 +123,14 @@ check(out.returncode == 0 and c.get(("fcomet_sends_total", ())) == 3 and
       ("fcomet_requests_total", (("route", "send"), ("status", "200")))
       in c, "fcometctl stat --prometheus: parses, sends_total 3",
       f"rc {out.returncode} {out.stderr[:200]}")
+with open(LOG, encoding="utf-8", errors="replace") as f:
+    log = f.read().splitlines()
+for want in ('event=send room="m" id=1 addr="127.0.0.1" status=200',
+             'event=send room="m" id=3 addr="127.0.0.1" status=200',
+             'event=send room="bad room" id=0 addr="127.0.0.1" '
+             'status=400'):
+    pat = re.compile(r"ts=\S+ level=info prog=fcomet pid=\d+ " +
+                     re.escape(want) + "$")
+    n = sum(bool(pat.match(line)) for line in log)
+    check(n == 1, f"log: one line '{want}'", f"{n} lines")
 sys.exit(1 if failed else 0)

@@ -66,6 +66,7 @@ struct park {
 	struct route_ctx ctx;		/* for the requests read here */
 	struct window_out out;		/* one read per cursor per wake */
 	struct buf	 lp, sse;	/* the encodings of that read */
+	size_t		 lp_head;	/* the headers' length in every lp */
 };
 
 static void	park_drop(struct park *, struct parked *);
@@ -162,6 +163,9 @@ park_new(struct segment *sg, struct store *st, int slot)
 	if (pk->backlog_max > BACKLOG_MAX)
 		pk->backlog_max = BACKLOG_MAX;
 	pk->slot = slot;
+	if (reply_listen_head(&pk->lp) == 0)
+		pk->lp_head = pk->lp.len;
+	pk->lp.len = 0;
 	pk->ctx.sg = sg;
 	pk->ctx.st = st;
 	pk->ctx.pk = pk;
@@ -556,11 +560,23 @@ parked_finish(struct park *pk, struct parked *p, const char *s, size_t len)
 	heap_fix(pk, p->heapi);
 }
 
+/* Answers a long-poll with reply_listen's s: without its headers if they
+ * went out at park. */
+static void
+parked_answer(struct park *pk, struct parked *p, const char *s, size_t len)
+{
+	if (p->beat && len >= pk->lp_head) {
+		s += pk->lp_head;
+		len -= pk->lp_head;
+	}
+	parked_finish(pk, p, s, len);
+}
+
 static void
 parked_schedule(struct park *pk, struct parked *p)
 {
-	int64_t	due = p->kind == PARK_STREAM && p->ping < p->end ? p->ping :
-		    p->end;
+	int64_t	due = (p->kind == PARK_STREAM || p->beat) && p->ping < p->end ?
+		    p->ping : p->end;
 
 	p->due = due;
 	heap_fix(pk, p->heapi);
@@ -596,7 +612,7 @@ park_gone(struct park *pk, struct parked *p)
 	struct buf		 b = { 0 };
 
 	if (p->kind == PARK_LISTEN && reply_listen(&b, p->name, &out) == 0)
-		parked_finish(pk, p, b.p, b.len);
+		parked_answer(pk, p, b.p, b.len);
 	else if (p->kind == PARK_LISTEN)
 		park_drop(pk, p);
 	else
@@ -628,7 +644,7 @@ park_deliver(struct park *pk, int room, struct parked *only)
 			continue;
 		n++;
 		if (p->kind == PARK_LISTEN) {
-			parked_finish(pk, p, pk->lp.p, pk->lp.len);
+			parked_answer(pk, p, pk->lp.p, pk->lp.len);
 			continue;
 		}
 		if (parked_write(pk, p, pk->sse.p, pk->sse.len, 0) == -1) {
@@ -647,6 +663,7 @@ static void
 park_timer(struct park *pk, struct parked *p, int64_t now)
 {
 	static const char	ping[] = ": ping\n\n";
+	bool			sse = p->kind == PARK_STREAM;
 
 	if (p->closing) {
 		park_drop(pk, p);
@@ -656,7 +673,7 @@ park_timer(struct park *pk, struct parked *p, int64_t now)
 		if (p->kind == PARK_LISTEN) {
 			struct buf b = { 0 };
 			if (reply_listen_empty(&b, p->name, p->cursor) == 0)
-				parked_finish(pk, p, b.p, b.len);
+				parked_answer(pk, p, b.p, b.len);
 			else
 				park_drop(pk, p);
 			buf_free(&b);
@@ -668,7 +685,8 @@ park_timer(struct park *pk, struct parked *p, int64_t now)
 		parked_schedule(pk, p);
 		return;
 	}
-	if (parked_write(pk, p, ping, sizeof ping - 1, 0) == -1) {
+	if (parked_write(pk, p, sse ? ping : " ", sse ? sizeof ping - 1 : 1,
+	    0) == -1) {
 		park_drop(pk, p);
 		return;
 	}

@@ -40,6 +40,11 @@ struct parked {
 	bool		 idle;		/* held, no request: on the idle list */
 	uint8_t		 keep;		/* enum conn_keep */
 	uint8_t		 verdict;	/* enum parked_verdict */
+	bool		 beat;		/* a long-poll through a web server that
+					   learns of a client gone only by
+					   writing to it (Apache): its headers
+					   went out at once, and a space of
+					   JSON whitespace goes each --ping */
 	int		 room;
 	uint64_t	 rid;		/* of the room when parked */
 	char		 name[EVENT_ROOM_MAX + 1];	/* of the room */

@@ -66,6 +66,13 @@ reply_error(struct buf *b, int status, const char *message, const char *extra)
 	return rc;
 }
 
+/* The headers of every /listen answer. */
+int
+reply_listen_head(struct buf *b)
+{
+	return reply_head(b, 200, "application/json; charset=utf-8", NULL);
+}
+
 /* A /listen answer carrying the events of out (room names need no escape). */
 int
 reply_listen(struct buf *b, const char *room, const struct window_out *out)
@@ -74,7 +81,7 @@ reply_listen(struct buf *b, const char *room, const struct window_out *out)
 	uint64_t	last = out->n || out->gap || out->reset ? out->last :
 			    out->cursor;
 
-	if (reply_head(b, 200, "application/json; charset=utf-8", NULL) == -1 ||
+	if (reply_listen_head(b) == -1 ||
 	    buf_printf(b, "{\"room\":\"%s\",\"events\":[", room) == -1 ||
 	    buf_reserve(b, out->bytes + out->n + 96) == -1)
 		return -1;

@@ -7,6 +7,7 @@
 
 int	reply_head(struct buf *, int, const char *, const char *);
 int	reply_error(struct buf *, int, const char *, const char *);
+int	reply_listen_head(struct buf *);
 int	reply_listen(struct buf *, const char *, const struct window_out *);
 int	reply_listen_empty(struct buf *, const char *, uint64_t);
 int	reply_stream_head(struct buf *);

@@ -501,6 +501,7 @@ park(struct route_ctx *ctx, struct request *r, struct wait_args *a, int kind,
 	p->id = r->id;
 	p->keep = r->keep;
 	p->kind = (uint8_t)kind;
+	p->beat = r->beat && kind == PARK_LISTEN;
 	p->room = a->room;
 	p->rid = a->rid;
 	snprintf(p->name, sizeof p->name, "%s", a->f.v[F_ROOM]);
@@ -530,9 +531,15 @@ h_listen(struct route_ctx *ctx, struct request *r)
 	if (out->n > 0 || out->gap || out->reset || a.timeout == 0) {
 		reply_listen(&b, a.f.v[F_ROOM], out);
 		respond(r, &b);
+	} else if (r->beat && (reply_listen_head(&b) == -1 ||
+	    buf_str(&b, " ") == -1 ||	/* Apache sends headers with data */
+	    record_write(r->fd, r->id, b.p, b.len, 0) == -1)) {
+		r->keep = CONN_CLOSE;
+		request_done(r);
 	} else
 		park(ctx, r, &a, PARK_LISTEN, mono_ms() +
 		    (int64_t)a.timeout * 1000);
+	buf_free(&b);
 out:
 	wait_args_free(ctx, &a);
 }

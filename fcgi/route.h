@@ -33,6 +33,7 @@ struct request {
 	bool		 body_over;	/* more than FCOMET_BODY_MAX */
 	bool		 body_cut;	/* less than CONTENT_LENGTH came */
 	uint8_t		 keep;		/* enum conn_keep */
+	bool		 beat;		/* from Apache: see struct parked */
 	uint8_t		 route;		/* metrics_route() */
 	const char	*send_room;	/* /send: its room field, for the log */
 	int64_t		 send_id;	/* /send: the id stored, 0 if none */

@@ -197,12 +197,16 @@ request_free(struct request *r)
 static void
 request_take(FCGX_Request *req, struct request *r)
 {
+	const char	*s;
+
 	memset(r, 0, sizeof *r);
 	r->method = param_dup(req, "REQUEST_METHOD");
 	r->path = request_path(req);
 	r->query = param_dup(req, "QUERY_STRING");
 	r->ctype = param_dup(req, "CONTENT_TYPE");
 	r->addr = client_addr(req);
+	r->beat = (s = FCGX_GetParam("SERVER_SOFTWARE", req->envp)) != NULL &&
+	    strncmp(s, "Apache", 6) == 0;
 	r->user = param_dup(req, "REMOTE_USER");
 	r->last_event_id = param_dup(req, "HTTP_LAST_EVENT_ID");
 	/* Only what a handler reads: a re-poll (a GET) never needs the

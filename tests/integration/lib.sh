@@ -102,6 +102,8 @@ fc_cleanup() {
 		# Leave the evidence in the test's output.
 		for i in "$T"/*.log "$T"/*/error.log; do
 			[ -s "$i" ] || continue
+			# warnings first: a worker's death is one line among many
+			grep -E 'level=(warn|error)' "$i" | tail -n 10 | sed 's/^/--- warn: /'
 			echo "--- $i (last lines)"; tail -n 20 "$i"
 		done
 	fi

@@ -341,9 +341,23 @@ fc_apache_conf() {
 	EOF
 }
 
+# fc_web: the web server of a test that runs through both: FC_SERVER=nginx
+# (the default) or apache (tests/run runs every script that calls fc_web
+# once with each); its results are named with " (apache)" after them.
+FC_SERVER=${FC_SERVER:-nginx}
+fc_web() {
+	case $FC_SERVER in
+	nginx) fc_nginx ;;
+	apache) fc_apache ;;
+	*) fail "FC_SERVER" "nginx or apache, not $FC_SERVER"; exit 1 ;;
+	esac
+}
+FC_TAG=
+[ "$FC_SERVER" = nginx ] || FC_TAG=" ($FC_SERVER)"
+
 # Results.
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1${2:+ - $2}"; FC_FAILED=1; }
+pass() { echo "PASS: $1$FC_TAG"; }
+fail() { echo "FAIL: $1$FC_TAG${2:+ - $2}"; FC_FAILED=1; }
 fc_done() { [ "$FC_FAILED" -eq 0 ] && exit 0; exit 1; }
 
 # check NAME EXPECTED GOT: pass when equal.

@@ -232,10 +232,13 @@ relay_fetch(struct relay *rl, int ri, uint64_t upto, bool hint)
 		if (id >= from && id < from + n && vals[id - from] == NULL &&
 		    memcached_result_length(res) >= 3) {
 			vlen[id - from] = memcached_result_length(res);
-			vals[id - from] = malloc(vlen[id - from]);
-			if (vals[id - from] != NULL)
+			/* NUL-ended: relay_lag reads it as a string */
+			vals[id - from] = malloc(vlen[id - from] + 1);
+			if (vals[id - from] != NULL) {
 				memcpy(vals[id - from],
 				    memcached_result_value(res), vlen[id - from]);
+				vals[id - from][vlen[id - from]] = '\0';
+			}
 		}
 		memcached_result_free(res);
 	}

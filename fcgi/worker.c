@@ -502,7 +502,14 @@ worker_main(int listen_fd, int slot)
 		w.nkept = rl.rlim_cur > INT_MAX ? INT_MAX : (int)rl.rlim_cur;
 	if ((w.kept = calloc((size_t)w.nkept, 1)) == NULL)
 		w.nkept = 0;	/* keeps nothing */
+	/* Every signal to sigwait below, but a fault: blocked, the kernel
+	 * would kill the worker before a sanitizer could say where. */
 	sigfillset(&set);
+	sigdelset(&set, SIGSEGV);
+	sigdelset(&set, SIGBUS);
+	sigdelset(&set, SIGFPE);
+	sigdelset(&set, SIGILL);
+	sigdelset(&set, SIGABRT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	pthread_create(&w.disp, NULL, park_run, w.pk);
 	pthread_create(&w.waker, NULL, waker_main, NULL);

@@ -1,6 +1,6 @@
 #!/bin/bash
 # File descriptors exhausted: fcomet started with a soft limit of 64 open
-# files (2 workers), through a private nginx, and 300 long-poll listeners
+# files (2 workers), through the web server (nginx, then Apache), and 300 long-poll listeners
 # opened, more than the workers can hold. While exhausted:
 #  - new requests (/send, /status, /listen) fail cleanly: each answers
 #    within 5 s with a 5xx (from nginx or the responder) or is served,
@@ -17,8 +17,11 @@ fc_init
 tag=fault_fds
 # fcomet raises its soft limit to the hard one unless told (a parked
 # listener is an fd).
-fc_start --rate 0 --workers 2 --rooms 4 --max-fds 64
-fc_nginx
+# Apache notices a client gone only at its next ping: ping often.
+ping=()
+[ "$FC_SERVER" = apache ] && ping=(--ping 2)
+fc_start --rate 0 --workers 2 --rooms 4 --max-fds 64 "${ping[@]}"
+fc_web
 
 fds() { ls "/proc/$1/fd" | wc -l; }
 before=$(fault_workers)

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The responder restarted twice (SIGTERM, then started again on the same
-# socket and segment) under load, through a private nginx: 4 senders, 200
+# socket and segment) under load, through the web server (nginx, then Apache): 4 senders, 200
 # long-poll and 20 SSE listeners retrying with their cursor after an error
 # (as the web client does). Sends may fail only while it is down (bounded
 # below); afterwards:
@@ -18,7 +18,7 @@ ulimit -n 20000 || ulimit -n "$(ulimit -Hn)"
 fc_init
 opts=(--rate 0 --workers 2 --rooms 4 --window 65536)
 fc_start "${opts[@]}"
-fc_nginx
+fc_web
 tag=fault_restart
 
 # A sender retries 20 times a second while the responder is down (at most

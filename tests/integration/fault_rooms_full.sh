@@ -13,7 +13,7 @@
 FC_TIMEOUT=${FC_TIMEOUT:-240}
 fc_init
 fc_start --rate 0 --workers 2 --rooms 4
-fc_nginx
+fc_web
 tag=fault_rooms_full
 
 for r in r1 r2 r3 r4; do

@@ -2,7 +2,7 @@
 # memcached mode over two memcached servers (--memcached A,B): keys are
 # spread by libmemcached's consistent hashing, so with B stopped the rooms
 # whose keys B held answer 503 unavailable and store nothing, the others
-# keep working, and once B is back every room works again. Through nginx.
+# keep working, and once B is back every room works again. Through nginx and Apache.
 . "$(dirname "$0")/lib.sh"
 FC_TIMEOUT=${FC_TIMEOUT:-120}
 fc_init
@@ -17,7 +17,7 @@ mc() {	# mc PORT: a memcached on it; its pid in MC_PID
 mc "$P1"
 mc "$P2"; B=$MC_PID
 fc_start --rate 0 --workers 2 --rooms 64 --memcached "127.0.0.1:$P1,127.0.0.1:$P2"
-fc_nginx
+fc_web
 codes() {	# codes TAG: one send to each of 24 rooms, their codes
 	local i
 	for i in $(seq 24); do

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Rooms against a stranger, through nginx. (1) Defaults: 20,000 GETs
+# Rooms against a stranger, through nginx and Apache. (1) Defaults: 20,000 GETs
 # (/listen?timeout=0) to distinct new rooms from one address: only the
 # --room-rate burst creates rooms, the rest get 429 with Retry-After; a
 # send to a new room from another address answers 200, the page is
@@ -27,7 +27,7 @@ gets() {
 }
 
 fc_start --workers 2 --trust-proxy 127.0.0.1
-fc_nginx
+fc_web
 check "$tag: a room with a message before the flood" 1 \
     "$(http_send keep ana "before" | json_get 'j["id"]')"
 read -r ok limited other < <(gets 20000 L -H 'X-Forwarded-For: 10.9.9.9')

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Signals to the master, through a private nginx.
+# Signals to the master, through the web server (nginx, then Apache).
 # SIGTERM with 5 long-polls and 3 streams parked: the master exits 0 within
 # 2 s, every long-poll got a 200 with "events":[], every stream ended.
 # SIGHUP under load (4 senders, 50 long-polls re-polling every second, 20
@@ -12,7 +12,7 @@ FC_TIMEOUT=${FC_TIMEOUT:-120}
 ulimit -n 20000 || ulimit -n "$(ulimit -Hn)"
 fc_init
 fc_start --rate 0 --workers 2 --rooms 4 --window 8192
-fc_nginx
+fc_web
 cc="$top/tests/integration/chatclient.py"
 workers() { pgrep -P "$FC_PID" | sort; }
 

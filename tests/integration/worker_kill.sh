@@ -1,5 +1,5 @@
 #!/bin/bash
-# kill -9 of a worker under load, through a private nginx: 4 senders
+# kill -9 of a worker under load, through the web server (nginx, then Apache): 4 senders
 # sending until both kills are done and 80 listeners (50 long-poll, 30 SSE, retrying with
 # their cursor after an error, as the web client does) while each of the 2
 # workers is killed in turn. A send may fail only if a killed worker held
@@ -14,7 +14,7 @@ ulimit -n 20000 || ulimit -n "$(ulimit -Hn)"
 fc_init
 # The window (ring: --window x 192 bytes) holds every event of the test.
 fc_start --rate 0 --workers 2 --rooms 4 --window 4096
-fc_nginx
+fc_web
 cc="$top/tests/integration/chatclient.py"
 
 workers() { pgrep -P "$FC_PID" | sort; }

@@ -1,4 +1,5 @@
 #!/bin/bash
+# nginx only: the benches are nginx-shaped (tests/bench/README); run_apache measures Apache.
 # tests/bench/loadgen against fcomet only, as a smoke test (<= 15 s): 100
 # long-poll and 100 SSE listeners on one room each, 10 messages at 20/s,
 # through a private nginx (fc_start --rate 0 --workers 2, fc_nginx). Every

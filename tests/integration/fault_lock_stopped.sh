@@ -1,4 +1,5 @@
 #!/bin/bash
+# nginx only: several responders as locations of one nginx; not yet made for Apache.
 # A writer stopped (SIGSTOP) while it holds the segment's write lock
 # (fcometctl hold-lock), through a private nginx, 12 listeners parked
 # (10 long-poll, 2 SSE) on a room that holds ids 1..3:

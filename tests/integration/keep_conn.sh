@@ -1,4 +1,5 @@
 #!/bin/bash
+# nginx only: fastcgi_keep_conn is nginx's; apache/fcomet.conf keeps no connection (enablereuse=off).
 # nginx keeps its FastCGI connections to fcomet (fastcgi_keep_conn on and
 # the upstream's keepalive, as nginx/fcomet.conf and fcomet-upstream.conf
 # ship): requests of every kind are answered over a handful of

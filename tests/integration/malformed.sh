@@ -1,4 +1,5 @@
 #!/bin/bash
+# nginx only: it checks nginx's own refusals (414, bad request lines, client_max_body_size) too.
 # 1,000 malformed or random requests through nginx (malformed.py: bad
 # methods, garbage queries, bad %-escapes and UTF-8, bad bodies, truncated,
 # oversized bodies and headers) each get the right 4xx; afterwards nothing

@@ -1,4 +1,5 @@
 #!/bin/bash
+# nginx only: several hosts as locations of one nginx; not yet made for Apache.
 # memcached mode: host A killed with kill -9 (master and workers) while
 # sends and listeners run on both hosts; listeners move to B with since
 # and miss nothing, see nothing twice (cases: memcached_kill.py).

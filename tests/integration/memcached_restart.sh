@@ -1,4 +1,5 @@
 #!/bin/bash
+# nginx only: several hosts as locations of one nginx; not yet made for Apache.
 # memcached flushed while hosts run (memcached_restart.py): no id is ever
 # handed out twice, however far a host lags. B's relay is stopped while A
 # stores 1,000 events (B lags by 1,000 ids), then memcached forgets every

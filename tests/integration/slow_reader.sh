@@ -1,4 +1,5 @@
 #!/bin/bash
+# nginx only: it sizes nginx's sockets to hold a reader back; Apache's thread per request blocks differently.
 # One SSE reader that never reads (it connects with a 4 KiB SO_RCVBUF,
 # sends its request and never calls recv) must not hold up the others and
 # is dropped: through a private nginx, 100 normal listeners (50 long-poll,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# nginx only: the test is about spawn-fcgi's socket on fd 0; the web server is incidental.
 # spawn-fcgi starts the responder: the listening socket on fd 0, no
 # --socket. Through nginx it serves /status, /send and /listen (a long-poll
 # woken by a send), fcometctl reads the same segment, connections that

@@ -1,4 +1,5 @@
 #!/bin/bash
+# nginx only: several hosts as locations of one nginx; not yet made for Apache.
 # memcached mode with wake-ups (--peers, --wake-listen): three hosts (A,
 # B, C: responders with their own segments, one real memcached, one
 # private nginx with a location per host), then two more with a lost

@@ -80,13 +80,13 @@ static void
 respond(struct request *r, struct buf *b)
 {
 	static const char	st[] = "Status: ";
-	const char		*d = b->p + sizeof st - 1;
+	const char		*d;
 
 	/* b is not a C string: no sscanf (it would look for a NUL). */
 	if (counted != NULL && b->p != NULL && b->len >= sizeof st + 2 &&
-	    memcmp(b->p, st, sizeof st - 1) == 0 && d[0] >= '1' &&
-	    d[0] <= '5' && d[1] >= '0' && d[1] <= '9' && d[2] >= '0' &&
-	    d[2] <= '9') {
+	    memcmp(b->p, st, sizeof st - 1) == 0 &&
+	    (d = b->p + sizeof st - 1)[0] >= '1' && d[0] <= '5' &&
+	    d[1] >= '0' && d[1] <= '9' && d[2] >= '0' && d[2] <= '9') {
 		int status = (d[0] - '0') * 100 + (d[1] - '0') * 10 + d[2] - '0';
 		metrics_request(counted, r->route, status);
 		if (r->route == METRICS_SEND)

@@ -32,15 +32,14 @@ def tree(pid):
 
 def held(top):
     threads = kb = 0
-    if True:
-        for p in tree(top):
-            try:
-                with open("/proc/%s/status" % p) as f:
-                    st = dict(l.split(":", 1) for l in f if ":" in l)
-            except OSError:
-                continue
-            threads += int(st["Threads"])
-            kb += int(st["RssAnon"].split()[0]) + int(st["RssFile"].split()[0])
+    for p in tree(top):
+        try:
+            with open("/proc/%s/status" % p) as f:
+                st = dict(l.split(":", 1) for l in f if ":" in l)
+        except OSError:
+            continue
+        threads += int(st["Threads"])
+        kb += int(st["RssAnon"].split()[0]) + int(st["RssFile"].split()[0])
     return threads, kb
 
 

@@ -337,6 +337,18 @@ room_unlink(struct park *pk, struct parked *p)
 	p->room = -1;
 }
 
+/* p is no longer one of its room's listeners, and its nick's grace counts
+ * from now: counted out first, as the join may wait for the lock. */
+static void
+room_leave(struct park *pk, struct parked *p)
+{
+	int	room = p->room;
+
+	room_unlink(pk, p);
+	if (p->nick != NULL && room >= 0)
+		store_presence_touch(pk->st, room, p->nick, event_now_ms());
+}
+
 /* Asks epoll for what p needs: hang-ups (and with held, the next
  * request), and with out, room to write. */
 static int
@@ -407,9 +419,7 @@ park_release(struct park *pk, struct parked *p, int keep)
 {
 	if (p->dead)
 		return;
-	if (p->nick != NULL && p->room >= 0)	/* grace counts from now */
-		store_presence_touch(pk->st, p->room, p->nick, event_now_ms());
-	room_unlink(pk, p);
+	room_leave(pk, p);
 	segment_addr_leave(pk->sg, pk->slot, p->addr_entry);
 	p->addr_entry = -1;
 	heap_remove(pk, p);
@@ -552,9 +562,7 @@ parked_finish(struct park *pk, struct parked *p, const char *s, size_t len)
 		park_done(pk, p);
 		return;
 	}
-	if (p->nick != NULL && p->room >= 0)	/* grace counts from now */
-		store_presence_touch(pk->st, p->room, p->nick, event_now_ms());
-	room_unlink(pk, p);
+	room_leave(pk, p);
 	p->closing = true;	/* a reader that never takes it: dropped */
 	p->due = mono_ms() + CLOSE_WAIT_MS;
 	heap_fix(pk, p->heapi);

@@ -1,7 +1,6 @@
 #!/bin/bash
-# nginx only: several responders as locations of one nginx; not yet made for Apache.
 # A writer stopped (SIGSTOP) while it holds the segment's write lock
-# (fcometctl hold-lock), through a private nginx, 12 listeners parked
+# (fcometctl hold-lock), through a private nginx or Apache, 12 listeners parked
 # (10 long-poll, 2 SSE) on a room that holds ids 1..3:
 #  - /send answers 503 within 3 s each (one at a time, and 4 at once; to an
 #    existing room and to a new one), /listen of a new room 503 within 3 s;
@@ -22,8 +21,8 @@ fc_start --rate 0 --workers 2 --rooms 8
 # every parked request of it depends on.
 fc_spawn "$T/one.sock" "$FC_NAME-one" --rate 0 --workers 1 --rooms 8
 one=$FC_SPAWNED
-FC_NGINX_EXTRA=$(fc_nginx_location /one/chat/ "$T/one.sock")
-fc_nginx
+fc_location /one/chat/ "$T/one.sock"
+fc_web
 tag=fault_lock_stopped
 
 # send ROOM TEXT: "CODE SECONDS" of a POST /send.

@@ -19,6 +19,7 @@
 # FC_NGINX_HTTP_EXTRA; FC_NGINX_NOKEEP=1: one FastCGI connection a request
 # instead of the shipped kept ones), fc_nginx_location PREFIX SOCK
 # [DIRECTIVES] (nginx/fcomet.conf moved, its upstream in $T/upstreams/),
+# fc_location PREFIX SOCK (a responder at PREFIX of whichever server),
 # fc_apache (extra config in
 # FC_APACHE_EXTRA), fc_need BINARY, fc_wait_for TENTHS CMD..., fc_wait_gone
 # PID TENTHS, fc_port_open PORT; results: pass, fail, check NAME WANT GOT,
@@ -208,6 +209,15 @@ fc_nginx_location() {
 	    "$top/nginx/fcomet.conf"
 }
 
+# fc_location PREFIX SOCK [NGINX_DIRECTIVES]: one more responder, on SOCK,
+# at PREFIX (e.g. /b/chat/) of the web server started next, whichever it
+# is: nginx/fcomet.conf and apache/fcomet.conf moved there.
+fc_location() {
+	mkdir -p "$T/locations"
+	fc_nginx_location "$1" "$2" "${3:-}" >>"$T/locations/all.nginx"
+	fc_apache_prefix "$1" "$2" >>"$T/locations/all.apache"
+}
+
 fc_need() {	# fc_need BINARY: install the test packages if it is missing
 	command -v "$1" >/dev/null 2>&1 || [ -x "$1" ] || "$top/tests/deps" test ||
 	    { fail "install $1" "tests/deps test failed"; exit 1; }
@@ -249,6 +259,7 @@ fc_nginx() {
 			root $top/web;
 			index index.html;
 			include fcomet.conf;
+			include $T/locations/*.nginx;
 			${FC_NGINX_EXTRA:-}
 		}
 	}
@@ -338,6 +349,7 @@ fc_apache_conf() {
 		Require all granted
 	</Directory>
 	Include $1/fcomet.conf
+	IncludeOptional $T/locations/*.apache
 	EOF
 }
 

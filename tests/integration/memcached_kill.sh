@@ -1,5 +1,4 @@
 #!/bin/bash
-# nginx only: several hosts as locations of one nginx; not yet made for Apache.
 # memcached mode: host A killed with kill -9 (master and workers) while
 # sends and listeners run on both hosts; listeners move to B with since
 # and miss nothing, see nothing twice (cases: memcached_kill.py).
@@ -19,10 +18,9 @@ fc_spawn "$T/b.sock" "$FC_NAME-b" --rate 0 --workers 2 --rooms 16 \
     --memcached "127.0.0.1:$MCPORT" --wake-listen "127.0.0.1:$WB" \
     --peers "127.0.0.1:$WA"
 for h in a b; do
-	fc_nginx_location "/$h/chat/" "$T/$h.sock" >"$T/$h.conf"
-	FC_NGINX_EXTRA="${FC_NGINX_EXTRA:-} include $T/$h.conf;"
+	fc_location "/$h/chat/" "$T/$h.sock"
 done
-fc_nginx
+fc_web
 /usr/bin/python3 "$top/tests/integration/memcached_kill.py" "$BASE/a/chat" \
     "$BASE/b/chat" "kill -KILL $PID_A \$(pgrep -P $PID_A)" || FC_FAILED=1
 fc_done

@@ -1,5 +1,4 @@
 #!/bin/bash
-# nginx only: several hosts as locations of one nginx; not yet made for Apache.
 # memcached flushed while hosts run (memcached_restart.py): no id is ever
 # handed out twice, however far a host lags. B's relay is stopped while A
 # stores 1,000 events (B lags by 1,000 ids), then memcached forgets every
@@ -19,12 +18,11 @@ host() {	# host NAME WAKEPORT PEERPORT
 	fc_spawn "$T/$1.sock" "$FC_NAME-$1" --rate 0 --workers 2 --rooms 16 \
 	    --memcached "127.0.0.1:$MCPORT" --wake-listen "127.0.0.1:$2" \
 	    --peers "127.0.0.1:$3"
-	fc_nginx_location "/$1/chat/" "$T/$1.sock" >"$T/$1.conf"
-	FC_NGINX_EXTRA="${FC_NGINX_EXTRA:-} include $T/$1.conf;"
+	fc_location "/$1/chat/" "$T/$1.sock"
 }
 host a "$WA" "$WB"
 host b "$WB" "$WA"
-fc_nginx
+fc_web
 # B's relay: the process that reads B's wake-up port.
 relay_up() { fuser -s -n udp "$WB" 2>/dev/null; }
 fc_wait_for 50 relay_up || { fail "B's relay"; exit 1; }

@@ -1,8 +1,7 @@
 #!/bin/bash
-# nginx only: several hosts as locations of one nginx; not yet made for Apache.
 # memcached mode with wake-ups (--peers, --wake-listen): three hosts (A,
 # B, C: responders with their own segments, one real memcached, one
-# private nginx with a location per host), then two more with a lost
+# private nginx or Apache with a location per host), then two more with a lost
 # wake-up; cases in wake.py. A datagram from an address not in --peers,
 # or naming a room memcached does not know, makes nothing.
 . "$(dirname "$0")/lib.sh"
@@ -22,15 +21,14 @@ host() {	# host NAME WAKEPORT PEERPORTS TICK
 	fc_spawn "$T/$1.sock" "$FC_NAME-$1" "${opts[@]}" --relay-tick "$4" \
 	    --wake-listen "127.0.0.1:$2" \
 	    --peers "$(IFS=,; echo "${peers[*]}")"
-	fc_nginx_location "/$1/chat/" "$T/$1.sock" >"$T/$1.conf"
-	FC_NGINX_EXTRA="${FC_NGINX_EXTRA:-} include $T/$1.conf;"
+	fc_location "/$1/chat/" "$T/$1.sock"
 }
 host a "$WA" "$WB $WC" 30000
 host b "$WB" "$WA $WC" 30000
 host c "$WC" "$WA $WB" 30000
 host x "$DEAD" "$DEAD" 200	# its wake-ups go where nothing reads
 host y "$WY" "$DEAD" 200
-fc_nginx
+fc_web
 H="$BASE/a/chat $BASE/b/chat $BASE/c/chat"
 # shellcheck disable=SC2086
 /usr/bin/python3 "$top/tests/integration/wake.py" fast $H || FC_FAILED=1

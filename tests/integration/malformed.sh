@@ -1,21 +1,21 @@
 #!/bin/bash
-# nginx only: it checks nginx's own refusals (414, bad request lines, client_max_body_size) too.
-# 1,000 malformed or random requests through nginx (malformed.py: bad
+# 1,000 malformed or random requests through the web server (malformed.py: bad
 # methods, garbage queries, bad %-escapes and UTF-8, bad bodies, truncated,
-# oversized bodies and headers) each get the right 4xx; afterwards nothing
+# oversized bodies and headers) each get the right 4xx, fcomet's or the
+# web server's own where it refuses a request itself; afterwards nothing
 # was stored, send/listen still work with contiguous ids, the responder has
 # the same workers (none crashed and was restarted) and no sanitizer report.
 . "$(dirname "$0")/lib.sh"
 fc_init
 fc_start --rate 0 --workers 2
-fc_nginx
+fc_web
 
 workers() { ps -o pid= --ppid "$FC_PID" | sort | tr -d ' ' | tr '\n' ' '; }
 fc_wait_for 50 test "$(http_status "$BASE/chat/status")" = 200
 before=$(workers)
 events0=$(http_body "$BASE/chat/status" | json_get 'j["events"]' 2>&1)
 
-python3 "$top/tests/integration/malformed.py" 127.0.0.1 "$PORT" 1000 ||
+python3 "$top/tests/integration/malformed.py" 127.0.0.1 "$PORT" 1000 "$FC_SERVER" ||
     FC_FAILED=1
 
 status=$(http_body "$BASE/chat/status")

@@ -1,7 +1,6 @@
 #!/bin/bash
-# nginx only: the test is about spawn-fcgi's socket on fd 0; the web server is incidental.
 # spawn-fcgi starts the responder: the listening socket on fd 0, no
-# --socket. Through nginx it serves /status, /send and /listen (a long-poll
+# --socket. Through the web server it serves /status, /send and /listen (a long-poll
 # woken by a send), fcometctl reads the same segment, connections that
 # send nothing are dropped, and SIGTERM ends it.
 . "$(dirname "$0")/lib.sh"
@@ -21,7 +20,7 @@ if ! fc_wait_for 50 test -S "$sock"; then
 	exit 1
 fi
 pass "spawn-fcgi creates the socket"
-fc_nginx
+fc_web
 
 # The workers come up after the socket; give them a moment.
 fc_wait_for 50 test "$(http_status "$BASE/chat/status")" = 200

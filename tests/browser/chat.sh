@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/browser/chat.sh: the web chat in Debian's chromium through nginx:
+# tests/browser/chat.sh: the web chat in Debian's chromium through nginx and Apache:
 # two contexts chatting with presence over SSE and over long-poll, message
 # text never HTML, reload, room change without reload, remembered nick,
 # unread count in the title.

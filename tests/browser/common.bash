@@ -3,7 +3,7 @@
 #
 #	. "$(dirname "$0")/common.bash"
 #	bt_init				# chromium, node, npm deps, fc_init
-#	bt_start --grace 1 --rate 0	# responder (options remembered) + nginx
+#	bt_start --grace 1 --rate 0	# responder (options remembered) + web server
 #	bt_run chat.test.js		# node test; serves its restart requests
 #	fc_done
 #
@@ -31,12 +31,14 @@ bt_init() {
 	mkdir -p "$T/ctl" "$BT_SHOTS"
 }
 
-# bt_start [fcomet options]: the responder and nginx; the options are kept
-# for restarts.
+# bt_start [fcomet options]: the responder and the web server (fc_web:
+# tests/run runs every browser test through nginx and through Apache); the
+# options are kept for restarts.
 bt_start() {
 	BT_OPTS=("$@")
+	[ "$FC_SERVER" = apache ] && BT_OPTS+=(--ping 5)	# as apache/serve
 	fc_start "${BT_OPTS[@]}"
-	fc_nginx
+	fc_web
 }
 
 # bt_restart: stop the responder (SIGTERM) and start it again with the same
@@ -51,7 +53,7 @@ bt_restart() {
 bt_run() {
 	local js=$1 pid rc req res n=0 max=$(( ${BT_TIMEOUT:-420} * 20 ))
 	shift
-	BASE=$BASE CTL=$T/ctl SHOTS=$BT_SHOTS NODE_PATH=$bt_dir/node_modules \
+	FC_TAG=$FC_TAG BASE=$BASE CTL=$T/ctl SHOTS=$BT_SHOTS NODE_PATH=$bt_dir/node_modules \
 	    node "$bt_dir/$js" "$@" </dev/null &
 	pid=$!
 	FC_PIDS+=("$pid")

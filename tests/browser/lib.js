@@ -12,6 +12,7 @@ const path = require('path');
 const { chromium } = require('playwright-core');
 
 const BASE = process.env.BASE;
+const TAG = process.env.FC_TAG || '';	// " (apache)": which web server
 if (!BASE) { console.log('FAIL: setup - BASE is not set'); process.exit(1); }
 const CTL = process.env.CTL || '';
 const SHOTS = process.env.SHOTS || path.join(__dirname, 'screenshots');
@@ -37,11 +38,11 @@ async function test(name, fn, limitMs = 150000) {
       fn(),
       new Promise((_, rej) => { timer = setTimeout(() => rej(new Error(`timed out after ${limitMs / 1000} s`)), limitMs); }),
     ]);
-    console.log(`PASS: ${name}`);
+    console.log(`PASS: ${name}${TAG}`);
   } catch (e) {
     failed++;
     const why = String((e && e.message) || e).split('\n')[0];
-    console.log(`FAIL: ${name} - ${why}`);
+    console.log(`FAIL: ${name}${TAG} - ${why}`);
     if (e && e.stack) console.error(e.stack);
   } finally {
     clearTimeout(timer);

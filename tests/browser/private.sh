@@ -22,6 +22,10 @@ mkdir -p "$T/tok"
 tok eve 600 "$room" >"$T/tok/eve.txt"
 chmod -R a+rX "$T/tok"
 FC_NGINX_EXTRA="location /tok/ { alias $T/tok/; }"
+FC_APACHE_EXTRA="Alias /tok/ $T/tok/
+<Directory $T/tok>
+	Require all granted
+</Directory>"
 bt_start --grace 1 --token-key "$k" --private 'dm-*'
 bt_run private.test.js
 fc_done

@@ -35,13 +35,13 @@ bench_build() {
   mkdir -p /tmp/build-bench && cd /tmp/build-bench && $top/configure -q && make -j2
   FCOMET_BUILD=/tmp/build-bench $0"
 	fi
-	make -s -C "$build" -j2 fcgi/fcomet shared/fcometctl \
+	make -s -C "$build" -j2 fcgi/fcomet ctl/fcometctl \
 	    tests/bench/loadgen tests/bench/trivial >/dev/null ||
 	    bench_die "make in $build failed"
 	fcomet=$build/fcgi/fcomet
 	loadgen=$build/tests/bench/loadgen
 	trivial=$build/tests/bench/trivial
-	fcometctl=$build/shared/fcometctl
+	fcometctl=$build/ctl/fcometctl
 }
 
 # Kills one process we started: TERM, then KILL after 5 s.

@@ -4,10 +4,10 @@
 # stat/rooms/dump as text and --json, tail woken by a send of another
 # process, purge, a segment of another layout, a writer killed holding the
 # lock, the mode of the segment and its semaphore.
-# Needs only shared/fcometctl (FCOMET_BUILD=dir for an out-of-tree build).
+# Needs only ctl/fcometctl (FCOMET_BUILD=dir for an out-of-tree build).
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-FCOMETCTL=${FCOMET_BUILD:-$top}/shared/fcometctl
+FCOMETCTL=${FCOMET_BUILD:-$top}/ctl/fcometctl
 NAME=test-ctl-$$
 NAME2=test-ctl-$$-b
 T=$(mktemp -d /tmp/fcomet-ctl.XXXXXX) || exit 1

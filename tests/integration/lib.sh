@@ -36,7 +36,7 @@ fc_init() {
 	FC_NAME=test-$$
 	FC_NAMES+=("$FC_NAME")
 	FCOMET=${FCOMET_BUILD:-$top}/fcgi/fcomet
-	FCOMETCTL=${FCOMET_BUILD:-$top}/shared/fcometctl
+	FCOMETCTL=${FCOMET_BUILD:-$top}/ctl/fcometctl
 	read -r PORT PORT2 < <(fc_free_ports 2)
 	trap fc_cleanup EXIT
 	trap 'exit 143' TERM INT HUP

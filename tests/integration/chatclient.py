@@ -20,7 +20,7 @@ exactly once and in order.
 
 Results are "PASS: TAG: what" / "FAIL: TAG: what - why" lines; the exit
 status is 1 if any failed. Options for the other scripts: --retry (clients
-retry with their cursor after an error, for worker_kill.sh), --strict
+retry with their cursor after an error, as the web client does), --strict
 (every request must be a 200, for signals.sh), --stuck K (K SSE readers
 that never read, for slow_reader.sh), --linger (listeners stay parked at
 the end so /status can be checked: --expect-listeners N), --send-for S

@@ -24,7 +24,7 @@ tag=fault_restart
 # A sender retries 20 times a second while the responder is down (at most
 # ~5 s a restart): 4 senders x 2 restarts x 5 s x 20.
 timeout -k 5 200 python3 "$top/tests/integration/faultload.py" load \
-    --base "$BASE" --room lobby --tag "$tag" --lp 200 --sse 20 --senders 4 \
+    --base "$BASE" --room lobby --tag "$tag$FC_TAG" --lp 200 --sse 20 --senders 4 \
     --send-interval 0.02 --stop-file "$T/stop" --ready-file "$T/ready" \
     --max-send-failures 800 --park-wait 60 --deadline 40 &
 client=$!

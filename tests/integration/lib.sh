@@ -302,7 +302,7 @@ Group www-data"
 }
 
 # fc_apache_conf DIR PORT DOCROOT USERLINES: a complete httpd.conf that
-# includes DIR/fcomet.conf. Event MPM sized for ~600 waiting requests.
+# includes DIR/fcomet.conf. Event MPM sized for ~1,500 waiting requests.
 # fc_apache_prefix PREFIX SOCK: apache/fcomet.conf moved to PREFIX on SOCK.
 fc_apache_prefix() {
 	sed -e "s#\"/chat/\"#\"$1\"#g" -e "s#fcgi://localhost/chat/#fcgi://localhost$1#" \
@@ -331,10 +331,10 @@ fc_apache_conf() {
 	CustomLog $1/access.log common
 	TypesConfig /etc/mime.types
 	StartServers 2
-	ServerLimit 16
+	ServerLimit 24
 	ThreadLimit 64
 	ThreadsPerChild 64
-	MaxRequestWorkers 1024
+	MaxRequestWorkers 1536
 	MinSpareThreads 64
 	MaxSpareThreads 1024
 	MaxConnectionsPerChild 0

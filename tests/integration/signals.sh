@@ -70,7 +70,7 @@ check "signals: SIGTERM: the 3 streams were open and ended" 3 "$ok"
 fc_start --rate 0 --workers 2 --rooms 4 --window 8192
 before=$(workers)
 timeout -k 5 60 python3 "$cc" fanout --base "$BASE" --room lobby \
-    --tag "signals: SIGHUP twice under load" --lp 50 --sse 20 \
+    --tag "signals: SIGHUP twice under load$FC_TAG" --lp 50 --sse 20 \
     --lp-timeout 1 --messages 4000 --senders 4 --send-for 60 \
     --stop-file "$T/stop" \
     --send-interval 0.005 --strict --park-wait 20 --deadline 20 \

@@ -225,14 +225,16 @@ fc_need() {	# fc_need BINARY: install the test packages if it is missing
 	    { fail "install $1" "$1 still missing"; exit 1; }
 }
 
-# fc_nginx: private nginx on 127.0.0.1:$PORT, web/ at /, nginx/fcomet.conf
-# at /chat/ on $T/fcomet.sock; FC_NGINX_EXTRA is added to server {}.
+# fc_nginx [DIR PORT SOCK]: private nginx in DIR ($T/nginx) on
+# 127.0.0.1:PORT ($PORT), web/ at /, nginx/fcomet.conf at /chat/ on SOCK
+# ($T/fcomet.sock), the fc_location ones beside it; FC_NGINX_EXTRA is
+# added to server {}. Sets BASE.
 fc_nginx() {
-	local p=$T/nginx user=
+	local p=${1:-$T/nginx} port=${2:-$PORT} sock=${3:-$T/fcomet.sock} user=
 	fc_need nginx
 	mkdir -p "$p/tmp"
 	cp /etc/nginx/fastcgi_params /etc/nginx/mime.types "$p/"
-	fc_nginx_location /chat/ "$T/fcomet.sock" >"$p/fcomet.conf"
+	fc_nginx_location /chat/ "$sock" >"$p/fcomet.conf"
 	[ "$(id -u)" = 0 ] && user="user www-data www-data;"
 	cat >"$p/nginx.conf" <<-EOF
 	$user
@@ -254,7 +256,7 @@ fc_nginx() {
 		include $T/upstreams/*.conf;
 		${FC_NGINX_HTTP_EXTRA:-}
 		server {
-			listen 127.0.0.1:$PORT backlog=4096;
+			listen 127.0.0.1:$port backlog=4096;
 			server_name localhost;
 			root $top/web;
 			index index.html;
@@ -268,37 +270,37 @@ fc_nginx() {
 	    >>"$p/error.log" 2>&1 </dev/null &
 	FC_NGINX_PID=$!
 	FC_PIDS+=("$FC_NGINX_PID")
-	if ! fc_wait_for 50 fc_port_open "$PORT"; then
-		fail "start nginx" "not listening on $PORT"
+	if ! fc_wait_for 50 fc_port_open "$port"; then
+		fail "start nginx" "not listening on $port"
 		cat "$p/error.log"
 		exit 1
 	fi
-	BASE=http://127.0.0.1:$PORT
+	BASE=http://127.0.0.1:$port
 }
 
-# fc_apache: private Apache (event MPM, mod_proxy_fcgi) on 127.0.0.1:$PORT,
-# web/ at /, apache/fcomet.conf at /chat/ on $T/fcomet.sock; FC_APACHE_EXTRA
-# is added at the end of its configuration.
+# fc_apache [DIR PORT SOCK]: private Apache (event MPM, mod_proxy_fcgi) in
+# DIR ($T/apache) on 127.0.0.1:PORT ($PORT), web/ at /, apache/fcomet.conf
+# at /chat/ on SOCK ($T/fcomet.sock), the fc_location ones beside it;
+# FC_APACHE_EXTRA is added at the end of its configuration. Sets BASE.
 fc_apache() {
-	local p=$T/apache user=
+	local p=${1:-$T/apache} port=${2:-$PORT} sock=${3:-$T/fcomet.sock} user=
 	fc_need /usr/sbin/apache2
 	mkdir -p "$p/run"
-	sed "s#unix:/run/fcomet/fcomet.sock#unix:$T/fcomet.sock#" \
-	    "$top/apache/fcomet.conf" >"$p/fcomet.conf"
+	fc_apache_prefix /chat/ "$sock" >"$p/fcomet.conf"
 	[ "$(id -u)" = 0 ] && user="User www-data
 Group www-data"
-	fc_apache_conf "$p" "$PORT" "$top/web" "$user" >"$p/httpd.conf"
+	fc_apache_conf "$p" "$port" "$top/web" "$user" >"$p/httpd.conf"
 	printf '%s\n' "${FC_APACHE_EXTRA:-}" >>"$p/httpd.conf"
 	/usr/sbin/apache2 -f "$p/httpd.conf" -DFOREGROUND \
 	    >>"$p/error.log" 2>&1 </dev/null &
 	FC_APACHE_PID=$!
 	FC_PIDS+=("$FC_APACHE_PID")
-	if ! fc_wait_for 100 fc_port_open "$PORT"; then
-		fail "start apache" "not listening on $PORT"
+	if ! fc_wait_for 100 fc_port_open "$port"; then
+		fail "start apache" "not listening on $port"
 		cat "$p/error.log"
 		exit 1
 	fi
-	BASE=http://127.0.0.1:$PORT
+	BASE=http://127.0.0.1:$port
 }
 
 # fc_apache_conf DIR PORT DOCROOT USERLINES: a complete httpd.conf that
@@ -353,14 +355,14 @@ fc_apache_conf() {
 	EOF
 }
 
-# fc_web: the web server of a test that runs through both: FC_SERVER=nginx
+# fc_web [DIR PORT SOCK]: the web server of a test that runs through both: FC_SERVER=nginx
 # (the default) or apache (tests/run runs every script that calls fc_web
 # once with each); its results are named with " (apache)" after them.
 FC_SERVER=${FC_SERVER:-nginx}
 fc_web() {
 	case $FC_SERVER in
-	nginx) fc_nginx ;;
-	apache) fc_apache ;;
+	nginx) fc_nginx "$@" ;;
+	apache) fc_apache "$@" ;;
 	*) fail "FC_SERVER" "nginx or apache, not $FC_SERVER"; exit 1 ;;
 	esac
 }

@@ -1,6 +1,6 @@
 #!/bin/bash
 # memcached mode, two hosts: two responders with their own segments
-# (test-PID-a, test-PID-b), each behind its own private nginx (ports $PORT
+# (test-PID-a, test-PID-b), each behind its own private nginx or Apache (ports $PORT
 # and $PORT2), sharing one real memcached on a free loopback port, all with
 # --rate 0. The cases (tests/integration/mcload.py does the HTTP):
 #   cross   a message sent on A reaches a listener on B, and the reverse
@@ -18,7 +18,6 @@ FC_TIMEOUT=${FC_TIMEOUT:-240}
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 fc_init
 fc_need memcached
-fc_need nginx
 read -r MCPORT < <(fc_free_ports 1)
 MC=127.0.0.1:$MCPORT
 NA=$FC_NAME-a
@@ -53,49 +52,12 @@ EOF
 chmod +x "$T/mc.sh"
 trap 'rc=$?; "$T/mc.sh" stop; (exit $rc); fc_cleanup' EXIT
 
-# mc_nginx DIR PORT SOCK: a private nginx for one host, /chat/ on SOCK.
-mc_nginx() {
-	local p=$1 user=
-	mkdir -p "$p/tmp"
-	cp /etc/nginx/fastcgi_params /etc/nginx/mime.types "$p/"
-	fc_nginx_location /chat/ "$3" >"$p/fcomet.conf"
-	[ "$(id -u)" = 0 ] && user="user www-data www-data;"
-	cat >"$p/nginx.conf" <<-EOF
-	$user
-	worker_processes 2;
-	worker_rlimit_nofile 20000;
-	daemon off;
-	pid $p/nginx.pid;
-	error_log $p/error.log warn;
-	events { worker_connections 8000; }
-	http {
-		include mime.types;
-		access_log off;
-		client_body_temp_path $p/tmp/body;
-		fastcgi_temp_path $p/tmp/fastcgi;
-		proxy_temp_path $p/tmp/proxy;
-		uwsgi_temp_path $p/tmp/uwsgi;
-		scgi_temp_path $p/tmp/scgi;
-		include $T/upstreams/*.conf;
-		server {
-			listen 127.0.0.1:$2 backlog=4096;
-			include fcomet.conf;
-		}
-	}
-	EOF
-	nginx -p "$p/" -c "$p/nginx.conf" -e "$p/error.log" \
-	    >>"$p/error.log" 2>&1 </dev/null &
-	FC_PIDS+=("$!")
-	fc_wait_for 50 fc_port_open "$2" ||
-	    { fail "start nginx on $2" "$(cat "$p/error.log")"; exit 1; }
-}
-
 "$T/mc.sh" start || { fail "start memcached on $MCPORT"; exit 1; }
 opts=(--rate 0 --workers 2 --rooms 16 --window 4096 --memcached "$MC" ${MC_DEBUG:+--debug})
 fc_spawn "$T/a.sock" "$NA" "${opts[@]}"; PID_A=$FC_SPAWNED
 fc_spawn "$T/b.sock" "$NB" "${opts[@]}"; PID_B=$FC_SPAWNED
-mc_nginx "$T/nginx-a" "$PORT" "$T/a.sock"
-mc_nginx "$T/nginx-b" "$PORT2" "$T/b.sock"
+fc_web "$T/web-a" "$PORT" "$T/a.sock"
+fc_web "$T/web-b" "$PORT2" "$T/b.sock"
 A=http://127.0.0.1:$PORT
 B=http://127.0.0.1:$PORT2
 HOSTS=$A,$B

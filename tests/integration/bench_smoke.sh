@@ -1,5 +1,4 @@
 #!/bin/bash
-# nginx only: the benches are nginx-shaped (tests/bench/README); run_apache measures Apache.
 # tests/bench/loadgen against fcomet only, as a smoke test (<= 15 s): 100
 # long-poll and 100 SSE listeners on one room each, 10 messages at 20/s,
 # through a private nginx (fc_start --rate 0 --workers 2, fc_nginx). Every
@@ -7,6 +6,7 @@
 # parked. Builds loadgen itself in FCOMET_BUILD (default: the repository
 # root) with `make tests/bench/loadgen`.
 . "$(dirname "$0")/lib.sh"
+fc_nginx_only "the benches are nginx-shaped (tests/bench/README); run_apache measures Apache"
 FC_TIMEOUT=${FC_TIMEOUT:-30}
 fc_init
 build=${FCOMET_BUILD:-$top}

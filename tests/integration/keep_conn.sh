@@ -1,5 +1,4 @@
 #!/bin/bash
-# nginx only: fastcgi_keep_conn is nginx's; apache/fcomet.conf keeps no connection (enablereuse=off).
 # nginx keeps its FastCGI connections to fcomet (fastcgi_keep_conn on and
 # the upstream's keepalive, as nginx/fcomet.conf and fcomet-upstream.conf
 # ship): requests of every kind are answered over a handful of
@@ -9,6 +8,7 @@
 # alternative fcomet-upstream.conf describes (FC_NGINX_NOKEEP: one
 # connection a request) answers the same requests and keeps none.
 . "$(dirname "$0")/lib.sh"
+fc_nginx_only "fastcgi_keep_conn is nginx's; apache/fcomet.conf keeps no connection (enablereuse=off)"
 FC_TIMEOUT=${FC_TIMEOUT:-120}
 fc_init
 fc_start --rate 0 --workers 2

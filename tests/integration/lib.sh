@@ -369,6 +369,14 @@ fc_web() {
 FC_TAG=
 [ "$FC_SERVER" = nginx ] || FC_TAG=" ($FC_SERVER)"
 
+# fc_nginx_only WHY: a test of what only nginx does; through Apache it
+# says why it skips, and ends.
+fc_nginx_only() {
+	[ "$FC_SERVER" = nginx ] && return 0
+	echo "SKIP: $(basename "$0" .sh)$FC_TAG - nginx only: $1"
+	exit 0
+}
+
 # Results.
 pass() { echo "PASS: $1$FC_TAG"; }
 fail() { echo "FAIL: $1$FC_TAG${2:+ - $2}"; FC_FAILED=1; }

@@ -1,5 +1,4 @@
 #!/bin/bash
-# nginx only: it sizes nginx's sockets to hold a reader back; Apache's thread per request blocks differently.
 # One SSE reader that never reads (it connects with a 4 KiB SO_RCVBUF,
 # sends its request and never calls recv) must not hold up the others and
 # is dropped: through a private nginx, 100 normal listeners (50 long-poll,
@@ -10,6 +9,7 @@
 # ended after a contiguous prefix of the events (fcomet closes the FastCGI
 # connection; nginx ends the chunked response).
 . "$(dirname "$0")/lib.sh"
+fc_nginx_only "it sizes nginx's sockets to hold a reader back; Apache's thread per request blocks differently"
 FC_TIMEOUT=${FC_TIMEOUT:-150}
 ulimit -n 20000 || ulimit -n "$(ulimit -Hn)"
 fc_init

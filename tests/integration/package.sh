@@ -3,8 +3,9 @@
 # from the tracked files, lintian finds no error; installed on this
 # machine (root only), fcomet starts as fcomet.socket + fcomet.service
 # start it (systemd's socket on fd 0, user fcomet), the system nginx with
-# the installed snippets chats, and purge leaves none of its files, its
-# segment or anything world-writable behind.
+# the installed snippets chats, so does the system Apache with the
+# installed conf-available/fcomet.conf, and purge leaves none of its
+# files, its segment or anything world-writable behind.
 . "$(dirname "$0")/lib.sh"
 FC_TIMEOUT=${FC_TIMEOUT:-300}
 fc_init
@@ -12,6 +13,7 @@ fc_need dpkg-buildpackage
 fc_need dh
 fc_need lintian
 fc_need nginx
+fc_need /usr/sbin/apache2
 src=$T/src/fcomet
 mkdir -p "$src"
 (cd "$top" && git ls-files -z | xargs -0 cp --parents -t "$src") ||
@@ -150,6 +152,29 @@ check "package: segment and semaphore, 0600 and owned by fcomet" \
     "600 fcomet 600 fcomet" "$(stat -c '%a %U' /dev/shm/fcomet-default \
     /dev/shm/sem.fcomet-default.lock | tr '\n' ' ' | sed 's/ $//')"
 check "package: /metrics to 127.0.0.1" 200 "$(http_status "$B/chat/metrics")"
+
+# The system Apache binary with the installed conf, as a2enconf would
+# include it, on 127.0.0.1:$PORT2.
+a=$T/apache
+mkdir -p "$a/run"
+cp /etc/apache2/conf-available/fcomet.conf "$a/fcomet.conf"
+fc_apache_conf "$a" "$PORT2" /usr/share/fcomet/web "User www-data
+Group www-data" >"$a/httpd.conf"
+/usr/sbin/apache2 -f "$a/httpd.conf" -DFOREGROUND >>"$a/error.log" 2>&1 </dev/null &
+FC_PIDS+=("$!")
+if fc_wait_for 100 fc_port_open "$PORT2"; then
+	A=http://127.0.0.1:$PORT2
+	check "package: the installed chat page through the system Apache" 200 \
+	    "$(http_status "$A/")"
+	sent=$(curl -s -d "room=$room&nick=pkg&text=hello+through+apache" "$A/chat/send")
+	check "package: a send through the system Apache: id 2" 2 \
+	    "$(/usr/bin/python3 -c 'import json, sys; print(json.loads(sys.argv[1])["id"])' "$sent")"
+	out=$(curl -s "$A/chat/listen?room=$room&since=1&timeout=0")
+	check "package: and Apache reads it back" "hello through apache" \
+	    "$(/usr/bin/python3 -c 'import json, sys; print(json.loads(sys.argv[1])["events"][0]["text"])' "$out")"
+else
+	fail "package: the system Apache starts" "$(tail -n 5 "$a/error.log")"
+fi
 
 if [ -n "$SRV_PID" ]; then
 	stop_srv

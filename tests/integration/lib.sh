@@ -291,26 +291,32 @@ fc_apache() {
 Group www-data"
 	fc_apache_conf "$p" "$port" "$top/web" "$user" >"$p/httpd.conf"
 	printf '%s\n' "${FC_APACHE_EXTRA:-}" >>"$p/httpd.conf"
-	/usr/sbin/apache2 -f "$p/httpd.conf" -DFOREGROUND \
-	    >>"$p/error.log" 2>&1 </dev/null &
-	FC_APACHE_PID=$!
-	FC_PIDS+=("$FC_APACHE_PID")
-	if ! fc_wait_for 100 fc_port_open "$port"; then
-		fail "start apache" "not listening on $port"
-		cat "$p/error.log"
-		exit 1
-	fi
-	BASE=http://127.0.0.1:$port
+	fc_apache_start "$p" "$port"
 }
 
-# fc_apache_conf DIR PORT DOCROOT USERLINES: a complete httpd.conf that
-# includes DIR/fcomet.conf. Event MPM sized for ~1,500 waiting requests.
+# fc_apache_start DIR PORT: Apache of DIR/httpd.conf, waited for on PORT
+# (exit if it does not listen); stopped at exit. Sets BASE.
+fc_apache_start() {
+	/usr/sbin/apache2 -f "$1/httpd.conf" -DFOREGROUND \
+	    >>"$1/error.log" 2>&1 </dev/null &
+	FC_APACHE_PID=$!
+	FC_PIDS+=("$FC_APACHE_PID")
+	if ! fc_wait_for 100 fc_port_open "$2"; then
+		fail "start apache" "not listening on $2"
+		cat "$1/error.log"
+		exit 1
+	fi
+	BASE=http://127.0.0.1:$2
+}
+
 # fc_apache_prefix PREFIX SOCK: apache/fcomet.conf moved to PREFIX on SOCK.
 fc_apache_prefix() {
 	sed -e "s#\"/chat/\"#\"$1\"#g" -e "s#fcgi://localhost/chat/#fcgi://localhost$1#" \
 	    -e "s#unix:/run/fcomet/fcomet.sock#unix:$2#" "$top/apache/fcomet.conf"
 }
 
+# fc_apache_conf DIR PORT DOCROOT USERLINES: a complete httpd.conf that
+# includes DIR/fcomet.conf. Event MPM sized for ~1,500 waiting requests.
 fc_apache_conf() {
 	local m=/usr/lib/apache2/modules mod
 	cat <<-EOF

@@ -160,21 +160,16 @@ mkdir -p "$a/run"
 cp /etc/apache2/conf-available/fcomet.conf "$a/fcomet.conf"
 fc_apache_conf "$a" "$PORT2" /usr/share/fcomet/web "User www-data
 Group www-data" >"$a/httpd.conf"
-/usr/sbin/apache2 -f "$a/httpd.conf" -DFOREGROUND >>"$a/error.log" 2>&1 </dev/null &
-FC_PIDS+=("$!")
-if fc_wait_for 100 fc_port_open "$PORT2"; then
-	A=http://127.0.0.1:$PORT2
-	check "package: the installed chat page through the system Apache" 200 \
-	    "$(http_status "$A/")"
-	sent=$(curl -s -d "room=$room&nick=pkg&text=hello+through+apache" "$A/chat/send")
-	check "package: a send through the system Apache: id 2" 2 \
-	    "$(/usr/bin/python3 -c 'import json, sys; print(json.loads(sys.argv[1])["id"])' "$sent")"
-	out=$(curl -s "$A/chat/listen?room=$room&since=1&timeout=0")
-	check "package: and Apache reads it back" "hello through apache" \
-	    "$(/usr/bin/python3 -c 'import json, sys; print(json.loads(sys.argv[1])["events"][0]["text"])' "$out")"
-else
-	fail "package: the system Apache starts" "$(tail -n 5 "$a/error.log")"
-fi
+fc_apache_start "$a" "$PORT2"
+A=$BASE
+check "package: the installed chat page through the system Apache" 200 \
+    "$(http_status "$A/")"
+sent=$(curl -s -d "room=$room&nick=pkg&text=hello+through+apache" "$A/chat/send")
+check "package: a send through the system Apache: id 2" 2 \
+    "$(/usr/bin/python3 -c 'import json, sys; print(json.loads(sys.argv[1])["id"])' "$sent")"
+out=$(curl -s "$A/chat/listen?room=$room&since=1&timeout=0")
+check "package: and Apache reads it back" "hello through apache" \
+    "$(/usr/bin/python3 -c 'import json, sys; print(json.loads(sys.argv[1])["events"][0]["text"])' "$out")"
 
 if [ -n "$SRV_PID" ]; then
 	stop_srv

@@ -1,6 +1,7 @@
 /*
  * rooms.c: what the segment holds, room by room: the records, the index
- * that finds them, the arena their windows live in, presence and reclaim.
+ * that finds them, the arena their windows live in, and reclaim (presence
+ * is presence.c).
  *
  * A room is a record at a fixed index while it lives. The index is an
  * open-addressed table of (tag << 32 | record + 1): a lookup probes at most
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "rooms.h"
 #include "segment.h"
 
 #define LOAD(p)		__atomic_load_n((p), __ATOMIC_ACQUIRE)
@@ -28,8 +30,6 @@
 #define WORD(c, r)	((uint32_t)(c) << 28 | (uint32_t)(r))
 #define NONE		UINT32_MAX
 #define INDEX_PROBE	64
-#define POOL_PROBE	16
-#define READ_TRIES	64
 
 uint64_t
 segment_hash64(const char *s, uint64_t seed)
@@ -61,7 +61,7 @@ class_free(const struct segment *sg, uint32_t k)
 
 /* The window of region word; a word out of range (a broken segment) is
  * read as the record's own class-0 region. */
-static void
+void
 region_bind(const struct segment *sg, int ri, uint32_t word, struct window *w)
 {
 	const struct segment_hdr	*h = sg->hdr;
@@ -285,7 +285,7 @@ region_steal(struct segment *sg, uint32_t k, int ri)
  * moves to the next class with a free region; one whose record does not
  * fit at all takes a region back from an idle room if none is free.
  */
-static void
+void
 room_grow(struct segment *sg, int ri, struct window *w, size_t total)
 {
 	const struct segment_hdr	*h = sg->hdr;
@@ -369,7 +369,7 @@ room_evict(struct segment *sg)
 }
 
 /* Under the lock: the room's index, created if new; ENOSPC if full. */
-static int
+int
 room_get_locked(struct segment *sg, const char *room)
 {
 	struct segment_hdr	*h = sg->hdr;
@@ -471,327 +471,6 @@ segment_sweep(struct segment *sg, int64_t now, int64_t ttl, int max)
 	if (locked)
 		segment_unlock(sg);
 	return freed;
-}
-
-static uint32_t
-stamp(const struct segment *sg, int64_t ts)
-{
-	int64_t	s = (ts - sg->hdr->epoch) / 1000;
-
-	return s < 0 ? 0 : s > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)s;
-}
-
-/*
- * Under the lock: stores the record body (JSON without id) in room ri as
- * id (0: the next one), growing the room's window first if it is full.
- */
-static int64_t
-room_append(struct segment *sg, int ri, uint64_t id, uint32_t type,
-    const char *body, size_t len, int64_t ts)
-{
-	struct segment_room	*r = &sg->rooms[ri];
-	struct window		 w;
-	int64_t			 rc;
-
-	segment_window(sg, ri, &w);
-	if (id == 0)
-		id = w.hdr->last + 1;
-	sg->hdr->owner_room = ri;
-	room_grow(sg, ri, &w, window_record_len(id, len));
-	w.at = stamp(sg, ts);
-	rc = window_append_at(&w, id, type, body, len);
-	sg->hdr->owner_room = -1;
-	if (rc <= 0) {
-		if (rc == -1 && errno == EMSGSIZE)
-			errno = ENOSPC;	/* the arena has no region for it */
-		return rc;
-	}
-	r->last_event = ts;
-	switch (type) {
-	case EVENT_JOIN:
-		sg->hdr->c.joins++;
-		break;
-	case EVENT_LEAVE:
-		sg->hdr->c.leaves++;
-		break;
-	case EVENT_MESSAGE:
-		r->messages++;
-		sg->hdr->c.sends++;
-		break;
-	default:
-		sg->hdr->c.sends++;
-	}
-	return rc;
-}
-
-int64_t
-segment_publish(struct segment *sg, const struct event *ev, int64_t *ts)
-{
-	return segment_publish_wait(sg, ev, ts, SEGMENT_WAIT_MS);
-}
-
-/*
- * Stores a checked event: encoded outside the lock, the lock held only to
- * find the room and copy the bytes in. Waits at most wait_ms for the lock
- * (0: not at all). Returns the id; *ts gets the time.
- */
-int64_t
-segment_publish_wait(struct segment *sg, const struct event *evin,
-    int64_t *ts, int wait_ms)
-{
-	struct event	 ev = *evin;
-	size_t		 max = EVENT_JSON_MAX(sg->hdr->max_text);
-	char		*body;
-	ssize_t		 len;
-	int64_t		 id = -1;
-	int		 ri;
-
-	if (ev.ts == 0)
-		ev.ts = event_now_ms();
-	if ((body = malloc(max)) == NULL)
-		return -1;
-	if ((len = event_encode(&ev, body, max)) == -1 ||
-	    segment_lock(sg, wait_ms) == -1)
-		goto out;
-	if ((ri = room_get_locked(sg, ev.room)) != -1)
-		id = room_append(sg, ri, 0, ev.type, body, (size_t)len, ev.ts);
-	segment_unlock(sg);
-	if (id != -1) {
-		segment_notify(sg);
-		if (ts != NULL)
-			*ts = ev.ts;
-	}
-out:
-	free(body);
-	return id;
-}
-
-/*
- * Stores an event another host numbered (see window_append_at); unless
- * holes is set, only if it comes right after the room's last id. With no
- * body, ids up to id are marked as never coming (window_skip).
- */
-int64_t
-segment_append_at(struct segment *sg, int ri, uint64_t id, uint32_t type,
-    const char *body, size_t len, bool holes)
-{
-	struct window	w;
-	int64_t		rc = 0;
-
-	if (segment_lock(sg, SEGMENT_WAIT_MS) == -1)
-		return -1;
-	segment_window(sg, ri, &w);
-	if (body == NULL) {
-		sg->hdr->owner_room = ri;
-		window_skip(&w, id);
-		sg->hdr->owner_room = -1;
-		rc = (int64_t)id;
-	} else if (holes || id == w.hdr->last + 1)
-		rc = room_append(sg, ri, id, type, body, len, event_now_ms());
-	segment_unlock(sg);
-	if (rc > 0)
-		segment_notify(sg);
-	return rc;
-}
-
-/* Events older than --history-ttl are not served: as if evicted. */
-static void
-history_cut(const struct segment *sg, struct window_out *out)
-{
-	int64_t	min = event_now_ms() - sg->history_ms;
-	size_t	keep = 0;
-
-	if (min <= sg->hdr->epoch)
-		return;
-	while (keep < out->n && out->ev[keep].at < stamp(sg, min))
-		keep++;
-	if (keep == 0)
-		return;
-	memmove(out->ev, out->ev + keep, (out->n - keep) * sizeof *out->ev);
-	out->n -= keep;
-	out->gap = !out->reset;
-}
-
-/* Lock-free; a room freed meanwhile reads as empty (old cursors: reset). */
-int
-segment_read(const struct segment *sg, int ri, uint64_t cursor,
-    struct window_out *out)
-{
-	const struct segment_room	*r = &sg->rooms[ri];
-
-	for (int i = 0; i < READ_TRIES; i++) {
-		uint64_t	rid = LOAD(&r->rid);
-		uint32_t	word = LOAD(&r->region);
-		struct window	w;
-
-		region_bind(sg, ri, word, &w);
-		if (window_read(&w, cursor, out) == -1)
-			return -1;
-		FENCE_ACQ();
-		if (RELAXED(&r->region) != word || RELAXED(&r->rid) != rid)
-			continue;	/* moved or freed while we read */
-		if (sg->history_ms > 0)
-			history_cut(sg, out);
-		return 0;
-	}
-	errno = EAGAIN;
-	return -1;
-}
-
-int
-segment_purge(struct segment *sg, int ri)
-{
-	struct segment_room	*r = &sg->rooms[ri];
-	struct window		 w;
-
-	if (segment_lock(sg, SEGMENT_WAIT_MS) == -1)
-		return -1;
-	segment_window(sg, ri, &w);
-	sg->hdr->owner_room = ri;
-	window_purge(&w);
-	for (uint32_t s = r->nicks; s != 0; s = sg->pool[s - 1].next) {
-		sg->pool[s - 1].nick[0] = '\0';
-		STORE(&sg->pool[s - 1].room, 0);
-	}
-	r->nicks = r->present = 0;
-	segment_unlock(sg);
-	segment_notify(sg);
-	return 0;
-}
-
-static uint32_t
-pool_slot(const struct segment *sg, int ri, const char *nick, uint32_t k)
-{
-	return (uint32_t)(segment_hash64(nick, (uint64_t)ri * 0x9e3779b97f4a7c15ULL)
-	    + k) & (sg->hdr->pool_size - 1);
-}
-
-static struct segment_presence *
-presence_find(const struct segment *sg, int ri, const char *nick)
-{
-	for (uint32_t k = 0; k < POOL_PROBE && k < sg->hdr->pool_size; k++) {
-		struct segment_presence *p = &sg->pool[pool_slot(sg, ri, nick,
-		    k)];
-		if (LOAD(&p->room) == (uint32_t)ri + 1 &&
-		    strncmp(p->nick, nick, sizeof p->nick) == 0)
-			return p;
-	}
-	return NULL;
-}
-
-/*
- * A listener holds nick in room ri at now. Returns 1 if that made the nick
- * present (the caller stores the join), 0 if it already was, -1 on error
- * (ENOSPC: SEGMENT_PRESENCE nicks already there, or the pool full).
- * Usually takes no lock.
- */
-int
-segment_presence_enter(struct segment *sg, int ri, const char *nick,
-    int64_t now, int wait_ms)
-{
-	struct segment_room	*r = &sg->rooms[ri];
-	struct segment_presence	*p;
-	int			 rc = 0;
-
-	if ((p = presence_find(sg, ri, nick)) != NULL) {
-		__atomic_store_n(&p->seen, now, __ATOMIC_RELAXED);
-		return 0;
-	}
-	if (segment_lock(sg, wait_ms) == -1)
-		return -1;
-	if ((p = presence_find(sg, ri, nick)) == NULL &&
-	    r->rid != 0 && r->present < SEGMENT_PRESENCE) {
-		for (uint32_t k = 0; k < POOL_PROBE && p == NULL; k++) {
-			uint32_t s = pool_slot(sg, ri, nick, k);
-			if (sg->pool[s].room != 0)
-				continue;
-			p = &sg->pool[s];
-			snprintf(p->nick, sizeof p->nick, "%s", nick);
-			p->next = r->nicks;
-			r->nicks = s + 1;
-			r->present++;
-			STORE(&p->room, (uint32_t)ri + 1);
-			rc = 1;
-		}
-	}
-	if (p != NULL)
-		p->seen = now;
-	else
-		rc = -1, errno = ENOSPC;
-	segment_unlock(sg);
-	return rc;
-}
-
-/* Under the lock: takes the nicks of room ri not held for grace ms. */
-static int
-presence_expire_room(struct segment *sg, uint32_t ri, int64_t now,
-    int64_t grace, struct segment_gone *gone, int max)
-{
-	struct segment_room	*r = &sg->rooms[ri];
-	uint32_t		*link = &r->nicks;
-	int			 n = 0;
-
-	while (*link != 0 && n < max) {
-		struct segment_presence *p = &sg->pool[*link - 1];
-		if (p->seen + grace >= now) {
-			link = &p->next;
-			continue;
-		}
-		memcpy(gone[n].room, r->name, sizeof gone[n].room);
-		memcpy(gone[n++].nick, p->nick, sizeof p->nick);
-		*link = p->next;
-		p->nick[0] = '\0';
-		STORE(&p->room, 0);
-		r->present--;
-	}
-	return n;
-}
-
-/*
- * Removes the nicks not held for grace ms and hands them back (the caller
- * stores the leaves); returns how many, at most max.
- */
-int
-segment_presence_expire(struct segment *sg, int64_t now, int64_t grace,
-    struct segment_gone *gone, int max, int wait_ms)
-{
-	int	n = 0;
-
-	for (uint32_t s = 0; s < sg->hdr->pool_size && n < max; s++) {
-		struct segment_presence	*p = &sg->pool[s];
-		uint32_t		 room = LOAD(&p->room);
-
-		if (room == 0 || room > sg->hdr->nrooms || RELAXED(&p->seen) +
-		    grace >= now || segment_lock(sg, wait_ms) == -1)
-			continue;
-		n += presence_expire_room(sg, room - 1, now, grace, gone + n,
-		    max - n);
-		segment_unlock(sg);
-	}
-	return n;
-}
-
-static int
-nick_cmp(const void *a, const void *b)
-{
-	return strcmp(a, b);	/* bytes of UTF-8: code point order */
-}
-
-/* The nicks present in room ri, sorted; at most max. */
-int
-segment_who(struct segment *sg, int ri, char (*nicks)[EVENT_NICK_BYTES + 1],
-    int max)
-{
-	int	n = 0;
-
-	if (segment_lock(sg, SEGMENT_WAIT_MS) == -1)
-		return -1;
-	for (uint32_t s = sg->rooms[ri].nicks; s != 0 && n < max;
-	    s = sg->pool[s - 1].next)
-		memcpy(nicks[n++], sg->pool[s - 1].nick, sizeof nicks[0]);
-	segment_unlock(sg);
-	qsort(nicks, (size_t)n, sizeof nicks[0], nick_cmp);
-	return n;
 }
 
 /*

@@ -1,8 +1,8 @@
 /*
- * dispatch.h: the dispatcher's state, and the calls between its two
- * files: park.c (the thread's loop, the room and idle lists, the deadline
- * heap, the connections it holds) and deliver.c (what it writes to a
- * parked request). Theirs alone; the rest of the responder uses park.h.
+ * dispatch.h: the dispatcher's state, and the calls between its files:
+ * park.c (the thread's loop, the room lists, the deadline heap), deliver.c
+ * (what it writes to a parked request) and held.c (the connections it
+ * holds between requests). Theirs alone; the rest uses park.h.
  */
 #ifndef FCOMET_DISPATCH_H
 #define FCOMET_DISPATCH_H
@@ -53,6 +53,12 @@ void		room_leave(struct park *, struct parked *);
 int		park_watch(struct park *, struct parked *, bool);
 void		park_drop(struct park *, struct parked *);
 void		park_done(struct park *, struct parked *);
+void		park_forget(struct park *, struct parked *);
+
+/* held.c */
+void		idle_unlink(struct park *, struct parked *);
+int		park_idle(struct park *, struct parked *);
+void		park_serve(struct park *, struct parked *);
 
 /* deliver.c */
 uint64_t	park_deliver(struct park *, int, struct parked *);

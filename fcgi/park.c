@@ -9,7 +9,6 @@
  */
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -18,12 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dispatch.h"
 #include "fcomet.h"
 #include "log.h"
 #include "metrics.h"
-#include "dispatch.h"
 #include "park.h"
-#include "record.h"
 #include "reply.h"
 #include "route.h"
 
@@ -34,7 +32,6 @@
 #define EPOLL_BATCH	256
 #define SWEEP_ROOMS	4096		/* records looked at a tick */
 #define STOP_FLUSH_MS	800
-#define SERVE_PEEK	8192		/* a request read in the dispatcher */
 #define EV_HELD		(EPOLLIN | EPOLLRDHUP)
 
 
@@ -331,50 +328,12 @@ park_watch(struct park *pk, struct parked *p, bool out)
 
 /* Freed after this pass (the epoll batch may still name it); its fd is
  * closed already, or handed on. */
-static void
+void
 park_forget(struct park *pk, struct parked *p)
 {
 	p->dead = true;
 	p->next = pk->dead;
 	pk->dead = p;
-}
-
-static void
-idle_unlink(struct park *pk, struct parked *p)
-{
-	if (p->prev != NULL)
-		p->prev->next = p->next;
-	else
-		pk->idle = p->next;
-	if (p->next != NULL)
-		p->next->prev = p->prev;
-	p->next = p->prev = NULL;
-	p->idle = false;
-}
-
-/*
- * A kept connection whose request is answered stays here, held: readable
- * once the web server sends the next request, which park_serve reads.
- * -1 if epoll would not have it.
- */
-static int
-park_idle(struct park *pk, struct parked *p)
-{
-	p->held = true;
-	if (park_watch(pk, p, false) == -1)
-		return -1;
-	free(p->nick);
-	free(p->out);
-	p->nick = p->out = NULL;
-	p->outlen = p->outoff = 0;
-	p->closing = false;
-	p->idle = true;
-	p->prev = NULL;
-	p->next = pk->idle;
-	if (p->next != NULL)
-		p->next->prev = p;
-	pk->idle = p;
-	return 0;
 }
 
 /* Lets p go: its connection is closed, or with keep held for the web
@@ -522,49 +481,6 @@ park_tick(struct park *pk)
 	}
 	store_presence_sweep(pk->st, now, opt.grace * 1000LL);
 	segment_sweep(pk->sg, now, opt.room_ttl * 1000, SWEEP_ROOMS);
-}
-
-/* The dispatcher read a request on p (worker_serve): what became of it. */
-void
-park_answered(struct parked *p, bool keep)
-{
-	p->verdict = keep ? VERDICT_ANSWERED : VERDICT_CLOSE;
-}
-
-/*
- * Something to read on a held connection: the web server's next request,
- * or its close. Read and routed here if it is all there and has no body
- * (a GET: a re-poll, a stream, a status); anything else (a /send, a
- * request in pieces) goes to the accept threads, which may wait for it.
- */
-static void
-park_serve(struct park *pk, struct parked *p)
-{
-	unsigned char	buf[SERVE_PEEK];
-	ssize_t		n;
-
-	n = recv(p->fd, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	idle_unlink(pk, p);
-	if (n > 0 && !record_request_bodiless(buf, (size_t)n)) {
-		epoll_ctl(pk->ep, EPOLL_CTL_DEL, p->fd, NULL);
-		worker_done(p->fd, p->keep);
-		park_forget(pk, p);
-		return;
-	}
-	p->verdict = VERDICT_NONE;
-	if (n > 0 && !pk->draining) {
-		worker_serve(&pk->ctx, p);
-		/* parked: the dispatcher's since (answered at once, maybe,
-		 * and idle again, or dropped) */
-		if (p->verdict == VERDICT_PARKED ||
-		    (p->verdict == VERDICT_ANSWERED && park_idle(pk, p) == 0))
-			return;
-	}
-	if (p->verdict != VERDICT_GONE)
-		close(p->fd);
-	park_forget(pk, p);
 }
 
 static void

@@ -55,6 +55,9 @@ struct options {
 
 extern struct options	opt;
 
+/* options.c: opt from the command line; exits 2 on a bad option. */
+void	options(int argc, char **argv);
+
 int	worker_main(int listen_fd, int slot);
 /*
  * A FastCGI connection whose request is answered: the web server asked to

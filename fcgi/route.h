@@ -52,4 +52,24 @@ struct route_ctx {			/* one per accept thread, and the
 
 void	route(struct route_ctx *, struct request *);
 
+/* route.c's answers, shared with the handlers of report.c. */
+struct buf;
+struct fields;
+/* Sends a whole response (counted, a /send logged) and ends the request. */
+void	respond(struct request *, struct buf *);
+/* An error response: status, message, extra header lines or NULL. */
+void	fail(struct request *, int, const char *, const char *);
+/* A refusal of auth_room: 401 with the Bearer challenge, or 403. */
+void	refuse(struct request *, const struct auth_result *);
+/* The room field: 0 if present and valid, or -1 with a 400 answered. */
+int	need_room(struct request *, struct fields *);
+/* The store failed (errno says how): a 503 answered, and -1. */
+int	store_error(struct request *);
+
+/* report.c: the read-only endpoints, named in route.c's table. */
+void	h_who(struct route_ctx *, struct request *);
+void	h_rooms(struct route_ctx *, struct request *);
+void	h_status(struct route_ctx *, struct request *);
+void	h_metrics(struct route_ctx *, struct request *);
+
 #endif

@@ -1,8 +1,8 @@
 /*
  * fuzz_media_type.c: media_type() of fcgi/route.c (the Content-Type of
  * POST /send), which is static: the harness includes route.c and links
- * the rest of the responder but main.c and worker.c, defining `opt`,
- * worker_done() and worker_serve() itself.
+ * the rest of the responder but main.c, options.c and worker.c, defining
+ * `opt`, worker_done() and worker_serve() itself.
  *
  * Byte 0, bit 0 set: the rest of the input, cut at its first NUL, is the
  * header as it is: the answer must be 0, 1 or 2, and 1 or 2 only if the

@@ -35,28 +35,12 @@ ctl_stop_set(int sig)
 static void
 stat_counters(struct json_object *o, const struct segment_counters *c)
 {
-	json_object_object_add(o, "sends", json_object_new_uint64(c->sends));
-	json_object_object_add(o, "joins", json_object_new_uint64(c->joins));
-	json_object_object_add(o, "leaves",
-	    json_object_new_uint64(c->leaves));
-	json_object_object_add(o, "room_full",
-	    json_object_new_uint64(c->room_full));
-	json_object_object_add(o, "lock_timeouts",
-	    json_object_new_uint64(c->lock_timeouts));
-	json_object_object_add(o, "recoveries",
-	    json_object_new_uint64(c->recoveries));
-	json_object_object_add(o, "rate_limited",
-	    json_object_new_uint64(c->rate_limited));
-	json_object_object_add(o, "mc_errors",
-	    json_object_new_uint64(c->mc_errors));
-	json_object_object_add(o, "relay_lag_ms",
-	    json_object_new_uint64(c->relay_lag_ms));
-	json_object_object_add(o, "reclaims",
-	    json_object_new_uint64(c->reclaims));
-	json_object_object_add(o, "moves", json_object_new_uint64(c->moves));
-	json_object_object_add(o, "steals", json_object_new_uint64(c->steals));
-	json_object_object_add(o, "rooms_limited",
-	    json_object_new_uint64(c->rooms_limited));
+	for (size_t i = 0; i < metrics_ncounters; i++) {
+		const struct metrics_counter *m = &metrics_counters[i];
+		if (m->in & METRICS_CTL)
+			json_object_object_add(o, m->name,
+			    json_object_new_uint64(metrics_value(c, m)));
+	}
 }
 
 /* The arena, class by class: events a window, regions, regions in use. */
@@ -167,17 +151,16 @@ stat_text(const struct segment_hdr *h, uint64_t events, uint32_t nonempty,
 		    alive ? "alive" : "dead: the next writer takes it over");
 	printf("change      %u, %u waiting on it\n", segment_change(&ctl.sg),
 	    __atomic_load_n(&h->sleepers, __ATOMIC_RELAXED));
-	printf("counters    sends %" PRIu64 ", joins %" PRIu64 ", leaves %"
-	    PRIu64 "\n", c->sends, c->joins, c->leaves);
-	printf("            room_full %" PRIu64 ", lock_timeouts %" PRIu64
-	    ", recoveries %" PRIu64 "\n", c->room_full, c->lock_timeouts,
-	    c->recoveries);
-	printf("            rate_limited %" PRIu64 ", mc_errors %" PRIu64
-	    ", relay_lag_ms %" PRIu64 "\n", c->rate_limited, c->mc_errors,
-	    c->relay_lag_ms);
-	printf("            reclaims %" PRIu64 ", moves %" PRIu64 ", steals %"
-	    PRIu64 ", rooms_limited %" PRIu64 "\n", c->reclaims, c->moves,
-	    c->steals, c->rooms_limited);
+	printf("counters   ");
+	for (size_t i = 0, n = 0; i < metrics_ncounters; i++) {
+		const struct metrics_counter *m = &metrics_counters[i];
+		if (!(m->in & METRICS_CTL))
+			continue;
+		printf("%s %s %" PRIu64, n == 0 ? "" : n % 4 == 0 ?
+		    ",\n           " : ",", m->name, metrics_value(c, m));
+		n++;
+	}
+	printf("\n");
 }
 
 /* stat: what the segment is and what it holds. */

@@ -135,32 +135,23 @@ h_status(struct route_ctx *ctx, struct request *r)
 	buf_printf(&b, "{\"version\":\"%s\",\"store\":\"%s\","
 	    "\"uptime_s\":%lld,\"workers\":%d,\"listeners\":%llu,"
 	    "\"rooms\":%llu,\"events\":%llu,\"segment\":\"%s\","
-	    "\"rooms_total\":%u,\"window\":%u,\"sends\":%llu,\"joins\":%llu,"
-	    "\"leaves\":%llu,\"rate_limited\":%llu,\"lock_timeouts\":%llu,"
-	    "\"recoveries\":%llu,\"room_full\":%llu,\"rooms_limited\":%llu,"
-	    "\"reclaims\":%llu,\"rooms_used\":%u,\"segment_bytes\":%llu",
+	    "\"rooms_total\":%u,\"window\":%u,\"rooms_used\":%u,"
+	    "\"segment_bytes\":%llu",
 	    PACKAGE_VERSION,
 	    store_kind(ctx->st),
 	    (long long)((event_now_ms() - opt.started) / 1000), opt.workers,
 	    (unsigned long long)listeners, (unsigned long long)rooms,
 	    (unsigned long long)events, sg->name, h->nrooms, h->cap,
-	    (unsigned long long)h->c.sends, (unsigned long long)h->c.joins,
-	    (unsigned long long)h->c.leaves,
-	    (unsigned long long)h->c.rate_limited,
-	    (unsigned long long)h->c.lock_timeouts,
-	    (unsigned long long)h->c.recoveries,
-	    (unsigned long long)h->c.room_full,
-	    (unsigned long long)h->c.rooms_limited,
-	    (unsigned long long)h->c.reclaims, h->rooms_used,
-	    (unsigned long long)h->size);
+	    h->rooms_used, (unsigned long long)h->size);
 	if (opt.memcached != NULL)
-		buf_printf(&b, ",\"memcached\":%s,\"relay_lag_ms\":%llu,"
-		    "\"relayed\":%llu,\"holes\":%llu,\"mc_errors\":%llu",
-		    up ? "\"up\"" : "\"down\"",
-		    (unsigned long long)h->c.relay_lag_ms,
-		    (unsigned long long)h->c.relayed,
-		    (unsigned long long)h->c.holes,
-		    (unsigned long long)h->c.mc_errors);
+		buf_printf(&b, ",\"memcached\":%s", up ? "\"up\"" : "\"down\"");
+	for (size_t i = 0; i < metrics_ncounters; i++) {
+		const struct metrics_counter *m = &metrics_counters[i];
+		if ((m->in & METRICS_STATUS) ||
+		    ((m->in & METRICS_MC) && opt.memcached != NULL))
+			buf_printf(&b, ",\"%s\":%llu", m->name,
+			    (unsigned long long)metrics_value(&h->c, m));
+	}
 	buf_str(&b, "}");
 	respond(r, &b);
 }

@@ -1,4 +1,5 @@
 /* metrics.c: see metrics.h. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,52 @@ static const int64_t bounds_ms[SEGMENT_BUCKETS - 1] = {
 
 #define ADD(p, n)	__atomic_add_fetch((p), (n), __ATOMIC_RELAXED)
 #define LOAD(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
+#define AT(f)		offsetof(struct segment_counters, f)
+#define ALL		(METRICS_STATUS | METRICS_PROM | METRICS_CTL)
+
+const struct metrics_counter metrics_counters[] = {
+	{ "sends", "sends_total", "Messages stored.", AT(sends), ALL },
+	{ "deliveries", "deliveries_total",
+	    "Long-poll answers and stream writes carrying events.",
+	    AT(deliveries), METRICS_PROM },
+	{ "joins", "joins_total", "Join events stored.", AT(joins), ALL },
+	{ "leaves", "leaves_total", "Leave events stored.", AT(leaves), ALL },
+	{ "rate_limited", "rate_limited_total",
+	    "Sends refused by the per-address rate limit.", AT(rate_limited),
+	    ALL },
+	{ "rooms_limited", "rooms_limited_total",
+	    "New rooms refused by the per-address room rate limit.",
+	    AT(rooms_limited), ALL },
+	{ "room_full", "room_full_total",
+	    "New rooms refused: the room table is full.", AT(room_full), ALL },
+	{ "lock_timeouts", "lock_timeouts_total",
+	    "Segment lock waits that gave up.", AT(lock_timeouts), ALL },
+	{ "recoveries", "recoveries_total",
+	    "Segment locks taken over from dead holders.", AT(recoveries),
+	    ALL },
+	{ "reclaims", NULL, NULL, AT(reclaims),
+	    METRICS_STATUS | METRICS_CTL },
+	{ "moves", NULL, NULL, AT(moves), METRICS_CTL },
+	{ "steals", NULL, NULL, AT(steals), METRICS_CTL },
+	{ "mc_errors", "memcached_errors_total", "memcached errors seen.",
+	    AT(mc_errors), METRICS_MC | METRICS_PROM | METRICS_CTL },
+	{ "relay_lag_ms", NULL, NULL, AT(relay_lag_ms),
+	    METRICS_MC | METRICS_CTL },
+	{ "relayed", "relayed_total",
+	    "Events copied from other hosts (memcached mode).", AT(relayed),
+	    METRICS_MC | METRICS_PROM },
+	{ "holes", "holes_total",
+	    "Ids taken but never stored, skipped as gaps (memcached mode).",
+	    AT(holes), METRICS_MC | METRICS_PROM },
+};
+const size_t metrics_ncounters = sizeof metrics_counters /
+    sizeof metrics_counters[0];
+
+uint64_t
+metrics_value(const struct segment_counters *c, const struct metrics_counter *m)
+{
+	return LOAD((const uint64_t *)((const char *)c + m->off));
+}
 
 int
 metrics_route(const char *name)
@@ -88,35 +135,12 @@ metrics_text(const struct segment *sg, const char *store, int mc_up,
 	segment_totals(sg, &rooms, &events, &listeners);
 	fprintf(f, "# HELP fcomet_info The responder and its store.\n"
 	    "# TYPE fcomet_info gauge\nfcomet_info{store=\"%s\"} 1\n", store);
-	one(f, "sends_total", "counter", "Messages stored.", LOAD(&c->sends));
-	one(f, "deliveries_total", "counter",
-	    "Long-poll answers and stream writes carrying events.",
-	    LOAD(&c->deliveries));
-	one(f, "joins_total", "counter", "Join events stored.",
-	    LOAD(&c->joins));
-	one(f, "leaves_total", "counter", "Leave events stored.",
-	    LOAD(&c->leaves));
-	one(f, "rate_limited_total", "counter",
-	    "Sends refused by the per-address rate limit.",
-	    LOAD(&c->rate_limited));
-	one(f, "rooms_limited_total", "counter",
-	    "New rooms refused by the per-address room rate limit.",
-	    LOAD(&c->rooms_limited));
-	one(f, "room_full_total", "counter",
-	    "New rooms refused: the room table is full.", LOAD(&c->room_full));
-	one(f, "lock_timeouts_total", "counter",
-	    "Segment lock waits that gave up.", LOAD(&c->lock_timeouts));
-	one(f, "recoveries_total", "counter",
-	    "Segment locks taken over from dead holders.",
-	    LOAD(&c->recoveries));
-	one(f, "memcached_errors_total", "counter", "memcached errors seen.",
-	    LOAD(&c->mc_errors));
-	one(f, "relayed_total", "counter",
-	    "Events copied from other hosts (memcached mode).",
-	    LOAD(&c->relayed));
-	one(f, "holes_total", "counter",
-	    "Ids taken but never stored, skipped as gaps (memcached mode).",
-	    LOAD(&c->holes));
+	for (size_t i = 0; i < metrics_ncounters; i++) {
+		const struct metrics_counter *m = &metrics_counters[i];
+		if (m->in & METRICS_PROM)
+			one(f, m->prom, "counter", m->help,
+			    metrics_value(c, m));
+	}
 	fprintf(f, "# HELP fcomet_requests_total Requests answered, by route "
 	    "and status (parked ones when parked).\n"
 	    "# TYPE fcomet_requests_total counter\n");

@@ -14,10 +14,9 @@ chmod 644 "$k"
 room=dm-browser
 tok() { "$FCOMETCTL" token --key "$k" --sub "$1" --ttl "$2" \
     ${3:+--read "$3" --write "$3"}; }
-export TOK_ANA TOK_BO TOK_CY TOK_SHORT TOK_RENEW PRIVATE_ROOM=$room
+export TOK_ANA TOK_BO TOK_CY FCOMETCTL TOKEN_KEY=$k PRIVATE_ROOM=$room
 TOK_ANA=$(tok ana 600 "dm-*") TOK_BO=$(tok bo 600 "$room")
-TOK_CY=$(tok cy 600 lobby) TOK_SHORT=$(tok dee 6 "$room")
-TOK_RENEW=$(tok eve 6 "$room")
+TOK_CY=$(tok cy 600 lobby)
 mkdir -p "$T/tok"
 tok eve 600 "$room" >"$T/tok/eve.txt"
 chmod -R a+rX "$T/tok"

@@ -1,10 +1,17 @@
 'use strict';
 // Run by private.sh: a private room with tokens (TOK_* from fcometctl
 // token), through the page's data-token / ?token= support.
+const { execFileSync } = require('child_process');
 const t = require('./lib');
 const { assert, until, sleep } = t;
 const room = process.env.PRIVATE_ROOM;
 const BASE = process.env.BASE;
+
+// A token of TTL seconds for SUB in the room, minted at the moment it is
+// used: minted by private.sh, a 6 s one could expire while Chromium
+// starts and the tests before it run.
+const mint = (sub, ttl) => execFileSync(process.env.FCOMETCTL, ['token', '--key', process.env.TOKEN_KEY,
+  '--sub', sub, '--ttl', String(ttl), '--read', room, '--write', room]).toString().trim();
 
 // The page as a user with a token; renew: inject data-token-url.
 async function openWith(browser, token, renew) {
@@ -56,7 +63,7 @@ async function sees(c, text, ms = 15000) {
     await c.ctx.close();
   });
   await t.test('browser: a token that expires mid-stream ends it and the page says so', async () => {
-    const c = await openWith(browser, process.env.TOK_SHORT);
+    const c = await openWith(browser, mint('dee', 6));
     await c.page.waitForSelector('#status[data-state="live"]', { timeout: 20000 });
     await c.page.waitForSelector('body[data-refused="401"]', { timeout: 20000 });
     const s = await state(c);
@@ -64,7 +71,7 @@ async function sees(c, text, ms = 15000) {
     await c.ctx.close();
   });
   await t.test('browser: a token renewed through data-token-url keeps the page in the room', async () => {
-    const c = await openWith(browser, process.env.TOK_RENEW, '/tok/eve.txt');
+    const c = await openWith(browser, mint('eve', 6), '/tok/eve.txt');
     await c.page.waitForSelector('#status[data-state="live"]', { timeout: 20000 });
     await sleep(9000);	// past the first token's 6 s
     const s = await state(c);

@@ -25,6 +25,8 @@
 # PID TENTHS, fc_port_open PORT; results: pass, fail, check NAME WANT GOT,
 # fc_done; HTTP: http_status, http_body, http_send ROOM NICK TEXT, json_get.
 
+. "$(dirname "${BASH_SOURCE[0]}")/../webconf.sh"
+
 FC_FAILED=0
 FC_PIDS=()		# everything to stop at exit, in order
 FC_NAMES=()		# segments to unlink at exit
@@ -187,26 +189,12 @@ fc_stop() {
 	FC_PID=
 }
 
-# fc_nginx_location PREFIX SOCK [DIRECTIVES]: nginx/fcomet.conf for location
-# PREFIX (e.g. /x/y/chat/) on unix socket SOCK, extra directives inside,
-# through an upstream of nginx/fcomet-upstream.conf's shape for SOCK that
-# it writes to $T/upstreams/ (every nginx of these tests includes that in
-# http {}). FC_NGINX_NOKEEP=1: straight to SOCK, one connection a request,
-# as fcomet-upstream.conf's comment says to for sites that want it.
+# fc_nginx_location PREFIX SOCK [DIRECTIVES]: webconf.sh's nginx_location,
+# its upstream in $T/upstreams/ (every nginx of these tests includes
+# that). FC_NGINX_NOKEEP=1: straight to SOCK, one connection a request.
 fc_nginx_location() {
-	local up pass keep=on
-	up=fcomet$(printf %s "$2" | tr -c "A-Za-z0-9" _)
-	mkdir -p "$T/upstreams"
-	sed -e "s#^upstream fcomet {#upstream $up {#" \
-	    -e "s#unix:/run/fcomet/fcomet.sock#unix:$2#" \
-	    "$top/nginx/fcomet-upstream.conf" >"$T/upstreams/$up.conf"
-	pass=$up
-	[ -n "${FC_NGINX_NOKEEP:-}" ] && pass=unix:$2 keep=off
-	sed -e "s#^location /chat/ {#location $1 {\n\t$3#" \
-	    -e "s#@fcomet_too_large#@fcomet_too_large_$up#g" \
-	    -e "s#fastcgi_pass fcomet;#fastcgi_pass $pass;#" \
-	    -e "s#fastcgi_keep_conn on;#fastcgi_keep_conn $keep;#" \
-	    "$top/nginx/fcomet.conf"
+	WEB_KEEPALIVE=${FC_NGINX_NOKEEP:+0} nginx_location "$1" "$2" \
+	    "$T/upstreams" "${3:-}"
 }
 
 # fc_location PREFIX SOCK [NGINX_DIRECTIVES]: one more responder, on SOCK,
@@ -215,7 +203,7 @@ fc_nginx_location() {
 fc_location() {
 	mkdir -p "$T/locations"
 	fc_nginx_location "$1" "$2" "${3:-}" >>"$T/locations/all.nginx"
-	fc_apache_prefix "$1" "$2" >>"$T/locations/all.apache"
+	apache_prefix "$1" "$2" >>"$T/locations/all.apache"
 }
 
 fc_need() {	# fc_need BINARY: install the test packages if it is missing
@@ -232,43 +220,28 @@ fc_need() {	# fc_need BINARY: install the test packages if it is missing
 fc_nginx() {
 	local p=${1:-$T/nginx} port=${2:-$PORT} sock=${3:-$T/fcomet.sock} user=
 	fc_need nginx
-	mkdir -p "$p/tmp"
-	cp /etc/nginx/fastcgi_params /etc/nginx/mime.types "$p/"
+	mkdir -p "$p" "$T/locations"
 	fc_nginx_location /chat/ "$sock" >"$p/fcomet.conf"
 	[ "$(id -u)" = 0 ] && user="user www-data www-data;"
-	cat >"$p/nginx.conf" <<-EOF
-	$user
-	worker_processes 2;
-	worker_rlimit_nofile 20000;
-	daemon off;
-	pid $p/nginx.pid;
-	error_log $p/error.log warn;
-	events { worker_connections 19000; }
-	http {
-		include mime.types;
-		default_type application/octet-stream;
-		access_log $p/access.log;
-		client_body_temp_path $p/tmp/body;
-		fastcgi_temp_path $p/tmp/fastcgi;
-		proxy_temp_path $p/tmp/proxy;
-		uwsgi_temp_path $p/tmp/uwsgi;
-		scgi_temp_path $p/tmp/scgi;
-		include $T/upstreams/*.conf;
-		${FC_NGINX_HTTP_EXTRA:-}
-		server {
-			listen 127.0.0.1:$port backlog=4096;
-			server_name localhost;
-			root $top/web;
-			index index.html;
-			include fcomet.conf;
-			include $T/locations/*.nginx;
-			${FC_NGINX_EXTRA:-}
-		}
+	WEB_USER=$user WEB_ACCESS_LOG=$p/access.log \
+	    WEB_HTTP=${FC_NGINX_HTTP_EXTRA:-} nginx_conf "$p" "$T/upstreams" \
+	    >"$p/nginx.conf" <<-EOF
+	server {
+		listen 127.0.0.1:$port backlog=4096;
+		server_name localhost;
+		root $top/web;
+		index index.html;
+		include fcomet.conf;
+		include $T/locations/*.nginx;
+		${FC_NGINX_EXTRA:-}
 	}
 	EOF
-	nginx -p "$p/" -c "$p/nginx.conf" -e "$p/error.log" \
-	    >>"$p/error.log" 2>&1 </dev/null &
-	FC_NGINX_PID=$!
+	if ! nginx_run "$p"; then
+		fail "start nginx" "configuration refused"
+		cat "$p/error.log"
+		exit 1
+	fi
+	FC_NGINX_PID=$WEB_PID
 	FC_PIDS+=("$FC_NGINX_PID")
 	if ! fc_wait_for 50 fc_port_open "$port"; then
 		fail "start nginx" "not listening on $port"
@@ -286,10 +259,11 @@ fc_apache() {
 	local p=${1:-$T/apache} port=${2:-$PORT} sock=${3:-$T/fcomet.sock} user=
 	fc_need /usr/sbin/apache2
 	mkdir -p "$p/run"
-	fc_apache_prefix /chat/ "$sock" >"$p/fcomet.conf"
+	apache_prefix /chat/ "$sock" >"$p/fcomet.conf"
 	[ "$(id -u)" = 0 ] && user="User www-data
 Group www-data"
-	fc_apache_conf "$p" "$port" "$top/web" "$user" >"$p/httpd.conf"
+	apache_conf "$p" "$port" "$top/web" "$user" "$T/locations/*.apache" \
+	    >"$p/httpd.conf"
 	printf '%s\n' "${FC_APACHE_EXTRA:-}" >>"$p/httpd.conf"
 	fc_apache_start "$p" "$port"
 }
@@ -307,58 +281,6 @@ fc_apache_start() {
 		exit 1
 	fi
 	BASE=http://127.0.0.1:$2
-}
-
-# fc_apache_prefix PREFIX SOCK: apache/fcomet.conf moved to PREFIX on SOCK.
-fc_apache_prefix() {
-	sed -e "s#\"/chat/\"#\"$1\"#g" -e "s#fcgi://localhost/chat/#fcgi://localhost$1#" \
-	    -e "s#unix:/run/fcomet/fcomet.sock#unix:$2#" "$top/apache/fcomet.conf"
-}
-
-# fc_apache_conf DIR PORT DOCROOT USERLINES: a complete httpd.conf that
-# includes DIR/fcomet.conf. Event MPM sized for ~1,500 waiting requests.
-fc_apache_conf() {
-	local m=/usr/lib/apache2/modules mod
-	cat <<-EOF
-	ServerRoot $1
-	ServerName 127.0.0.1
-	Listen 127.0.0.1:$2
-	ListenBacklog 4096
-	PidFile $1/httpd.pid
-	DefaultRuntimeDir $1/run
-	ErrorLog $1/error.log
-	LogLevel warn
-	$4
-	EOF
-	for mod in mpm_event authz_core authz_user authn_core authn_file \
-	    authz_host auth_basic mime dir alias env headers proxy proxy_fcgi; do
-		echo "LoadModule ${mod}_module $m/mod_$mod.so"
-	done
-	cat <<-EOF
-	LogFormat "%h %l %u %t \"%r\" %>s %b %D" common
-	CustomLog $1/access.log common
-	TypesConfig /etc/mime.types
-	StartServers 2
-	ServerLimit 24
-	ThreadLimit 64
-	ThreadsPerChild 64
-	MaxRequestWorkers 1536
-	MinSpareThreads 64
-	MaxSpareThreads 1024
-	MaxConnectionsPerChild 0
-	KeepAlive On
-	DocumentRoot "$3"
-	DirectoryIndex index.html
-	<Directory />
-		AllowOverride None
-		Require all denied
-	</Directory>
-	<Directory "$3">
-		Require all granted
-	</Directory>
-	Include $1/fcomet.conf
-	IncludeOptional $T/locations/*.apache
-	EOF
 }
 
 # fc_web [DIR PORT SOCK]: the web server of a test that runs through both: FC_SERVER=nginx

@@ -158,7 +158,7 @@ check "package: /metrics to 127.0.0.1" 200 "$(http_status "$B/chat/metrics")"
 a=$T/apache
 mkdir -p "$a/run"
 cp /etc/apache2/conf-available/fcomet.conf "$a/fcomet.conf"
-fc_apache_conf "$a" "$PORT2" /usr/share/fcomet/web "User www-data
+apache_conf "$a" "$PORT2" /usr/share/fcomet/web "User www-data
 Group www-data" >"$a/httpd.conf"
 fc_apache_start "$a" "$PORT2"
 A=$BASE

@@ -10,9 +10,9 @@
 #   BENCH_KEEPALIVE=0: one FastCGI connection a request).
 # bench_fcomet_start [fcomet options]: fcomet on $T/fcomet.sock.
 # bench_stop: everything this script started; trap it on EXIT.
-# Everything lives in $. "$(dirname "${BASH_SOURCE[0]}")/../webconf.sh"
+# Everything lives in $T=/tmp/fcomet-bench-$$ on 127.0.0.1.
 
-T=/tmp/fcomet-bench-$$ on 127.0.0.1.
+. "$(dirname "${BASH_SOURCE[0]}")/../webconf.sh"
 
 T=/tmp/fcomet-bench-$$
 port=${BENCH_PORT:-$((20000 + $$ % 20000))}

@@ -149,6 +149,7 @@ struct lg {
 	size_t		 seen_row;
 	uint64_t	 delivered, dups, foreign, id_mismatch, gaps;
 	uint64_t	 http_errors, io_errors, reconnects;
+	uint64_t	 answers;	/* long-poll 200s: requests through nginx */
 	uint32_t	*lat_us;
 	uint64_t	 nlat;
 	uint32_t	*conn_us;	/* per listener: first connect to ready */
@@ -617,6 +618,7 @@ listener_lp_answer(struct conn *c, int64_t now)
 	const char	*p;
 
 	if (c->status == 200) {
+		lg.answers++;
 		grow(&c->body, &c->bodycap, c->bodylen + 1);
 		c->body[c->bodylen] = '\0';
 		deliver(c, c->body, c->bodylen, now);
@@ -1417,7 +1419,8 @@ report(long rss_idle, long rss_parked, long rss_end, long oth_idle,
 	    "rss_end_kb=%ld kb_per_listener=%.2f other_kb_per_listener=%.2f "
 	    "publish_s=%.3f responder_cpu_s=%.2f other_cpu_s=%.2f "
 	    "responder_us_per_delivery=%.2f other_us_per_delivery=%.2f "
-	    "self_cpu_s=%.2f wall_s=%.2f "
+	    "answers=%" PRIu64 " responder_us_per_answer=%.2f "
+	    "other_us_per_answer=%.2f self_cpu_s=%.2f wall_s=%.2f "
 	    "self_cpu_pct=%.0f machine_busy_pct=%.0f loadavg=%.1f timed_out=%d\n",
 	    lg.nchan ? "nchan" : "fcomet", mode, lg.nlisteners,
 	    lg.parked_seen, lg.all_parked, lg.nmessages, lg.rate, lg.nsent,
@@ -1427,6 +1430,9 @@ report(long rss_idle, long rss_parked, long rss_end, long oth_idle,
 	    rss_parked, rss_end, kb_per, oth_per, pub_s, pub_cpu_s, oth_cpu_s,
 	    lg.delivered ? 1e6 * pub_cpu_s / (double)lg.delivered : 0,
 	    lg.delivered ? 1e6 * oth_cpu_s / (double)lg.delivered : 0,
+	    lg.answers,
+	    lg.answers ? 1e6 * pub_cpu_s / (double)lg.answers : 0,
+	    lg.answers ? 1e6 * oth_cpu_s / (double)lg.answers : 0,
 	    cpu, wall,
 	    100 * cpu / wall, busy, load, lg.timed_out);
 }

@@ -5,6 +5,7 @@
 # listener must get every message exactly once: 0 missed, 0 duplicated, all
 # parked. Builds loadgen itself in FCOMET_BUILD (default: the repository
 # root) with `make tests/bench/loadgen`.
+# tests/run: alone (its load takes the machine)
 . "$(dirname "$0")/lib.sh"
 fc_nginx_only "the benches are nginx-shaped (tests/bench/README); run_apache measures Apache"
 FC_TIMEOUT=${FC_TIMEOUT:-30}

@@ -2,6 +2,7 @@
 # install.sh: `make install` puts the programs, man pages, web server
 # snippets, web client and systemd units in place; the units pass
 # `systemd-analyze verify`; `make distcheck` passes.
+# tests/run: alone (make dist and a build take the machine)
 source "$(dirname "$0")/lib.sh"
 fc_init
 # From the tarball `make dist` makes: what a packager gets.

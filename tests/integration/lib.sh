@@ -60,10 +60,12 @@ fc_init() {
 # handed out for bind(0) may meanwhile be the local port of some outgoing
 # connection, and a server started on it fails with EADDRINUSE.
 fc_free_ports() {
-	python3 - "$1" <<-'EOF'
+	# shellcheck disable=SC2086
+	python3 - "$1" ${FC_PORT_RANGE:-20000 32000} <<-'EOF'
 	import random, socket, sys
 	got = []
-	for port in random.sample(range(20000, 32000), 200):
+	lo, hi = (int(p) for p in sys.argv[2:4])
+	for port in random.sample(range(lo, hi), 200):
 	    if len(got) == int(sys.argv[1]):
 	        break
 	    t, u = socket.socket(), socket.socket(type=socket.SOCK_DGRAM)

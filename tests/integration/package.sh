@@ -6,6 +6,7 @@
 # the installed snippets chats, so does the system Apache with the
 # installed conf-available/fcomet.conf, and purge leaves none of its
 # files, its segment or anything world-writable behind.
+# tests/run: alone (it installs into the system and uses its nginx and Apache)
 . "$(dirname "$0")/lib.sh"
 FC_TIMEOUT=${FC_TIMEOUT:-300}
 fc_init

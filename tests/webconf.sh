@@ -13,8 +13,8 @@
 #   connection a request, as fcomet-upstream.conf's comment describes.
 # nginx_conf DIR UPDIR: prints the nginx.conf of a private nginx in DIR
 #   (pid, error log, temp files there; 2 workers), the server{} blocks
-#   read from stdin, UPDIR/*.conf included in http{}. WEB_USER (the
-#   workers' user line), WEB_CONNECTIONS (worker_connections, 19000),
+#   read from stdin, UPDIR/*.conf included in http{}; as root its workers
+#   run as www-data. WEB_CONNECTIONS (worker_connections, 19000),
 #   WEB_ACCESS_LOG (a path, default off), WEB_MODULES (load_module lines)
 #   and WEB_HTTP (more http{} lines) adjust it.
 # nginx_run DIR: checks DIR/nginx.conf (nginx -t) and starts it in the
@@ -52,7 +52,7 @@ nginx_conf() {
 	cp /etc/nginx/fastcgi_params /etc/nginx/mime.types "$p/"
 	cat <<-EOF
 	${WEB_MODULES:-}
-	${WEB_USER:-}
+	$([ "$(id -u)" = 0 ] && echo "user www-data www-data;")
 	worker_processes 2;
 	worker_rlimit_nofile 20000;
 	daemon off;

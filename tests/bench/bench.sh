@@ -112,8 +112,7 @@ bench_pids() {
 }
 
 bench_nginx_start() {
-	local extra_http=$1 extra_server=$2 modules=${3:-} user='' n
-	[ "$(id -u)" = 0 ] && user="user www-data www-data;"
+	local extra_http=$1 extra_server=$2 modules=${3:-} n
 	# fcomet as nginx/fcomet.conf and fcomet-upstream.conf ship it, with
 	# BENCH_KEEPALIVE (1024) idle kept connections per nginx worker;
 	# BENCH_KEEPALIVE=0: one connection a request, the alternative they
@@ -122,7 +121,7 @@ bench_nginx_start() {
 	    "$T/fcomet.sock" "$T/upstreams" >"$T/fcomet.conf"
 	# reuseport: the kernel spreads the clients over both workers, so
 	# neither holds more than its 20,000 descriptors.
-	WEB_USER=$user WEB_CONNECTIONS=20000 WEB_MODULES=$modules \
+	WEB_CONNECTIONS=20000 WEB_MODULES=$modules \
 	    WEB_HTTP="keepalive_requests 1000000; keepalive_timeout 300s;
 	$extra_http" nginx_conf "$T" "$T/upstreams" >"$T/nginx.conf" <<-EOF
 	server {

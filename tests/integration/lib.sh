@@ -220,12 +220,11 @@ fc_need() {	# fc_need BINARY: install the test packages if it is missing
 # ($T/fcomet.sock), the fc_location ones beside it; FC_NGINX_EXTRA is
 # added to server {}. Sets BASE.
 fc_nginx() {
-	local p=${1:-$T/nginx} port=${2:-$PORT} sock=${3:-$T/fcomet.sock} user=
+	local p=${1:-$T/nginx} port=${2:-$PORT} sock=${3:-$T/fcomet.sock}
 	fc_need nginx
 	mkdir -p "$p" "$T/locations"
 	fc_nginx_location /chat/ "$sock" >"$p/fcomet.conf"
-	[ "$(id -u)" = 0 ] && user="user www-data www-data;"
-	WEB_USER=$user WEB_ACCESS_LOG=$p/access.log \
+	WEB_ACCESS_LOG=$p/access.log \
 	    WEB_HTTP=${FC_NGINX_HTTP_EXTRA:-} nginx_conf "$p" "$T/upstreams" \
 	    >"$p/nginx.conf" <<-EOF
 	server {

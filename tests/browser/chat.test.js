@@ -2,8 +2,8 @@
 // The web chat in a real browser: conversation and presence (SSE and
 // long-poll), user text stays text, reload, offline, errors in words,
 // layout at phone and desktop width.  Run in groups by chat.sh,
-// offline.sh and layout.sh (fcomet --grace 1 --rate 0: the rate limit has
-// its own test, ratelimit.sh).
+// offline.sh and layout.sh (fcomet --rate 0: the rate limit has its own
+// test, ratelimit.sh; chat.sh gives presence a 3 s grace).
 const fs = require('fs');
 const path = require('path');
 const t = require('./lib');
